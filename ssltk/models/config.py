@@ -1,0 +1,228 @@
+"""Model configuration: one dataclass per part, composed into ModelConfig.
+
+Names follow the papers (feature encoder, context network, quantizer, squeeze
+factor). The mapping to fairseq / transformers names lives in
+`ssltk.models.hf` (conversion) and is stated once per field below.
+
+    >>> from ssltk.models.presets import get_preset
+    >>> cfg = get_preset("sewd-mid")
+    >>> cfg.context.squeeze, cfg.frontend.describe()
+    (2, 'WFE-C-c64-l1')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# WFE-O kernel sizes / strides (wav2vec 2.0); WFE-C keeps them (SEW-D paper §3.2).
+# The paper's text lists 7 for the first kernel; the released asapp checkpoints use 10.
+WFE_KERNELS = (10, 3, 3, 3, 3, 2, 2)
+WFE_STRIDES = (5, 2, 2, 2, 2, 2, 2)
+WFE_C_MULTIPLIERS = (1, 2, 2, 4, 4, 8, 8)
+
+
+@dataclass(frozen=True)
+class ConvLayerSpec:
+    in_channels: int
+    out_channels: int
+    kernel: int
+    stride: int
+
+
+@dataclass
+class FrontendConfig:
+    """Feature encoder: waveform (16 kHz) -> frames (50 Hz)."""
+
+    type: Literal["wfe-o", "wfe-c", "fbank"] = "wfe-o"
+    """wfe-o: 7 conv layers of c channels (wav2vec 2.0); wfe-c: channels c,2c,2c,4c,4c,8c,8c
+    (SEW, paper §3.2); fbank: 80-d log-mel + two 2-D convs + linear (FBFE, Table 6 row 9)."""
+    c: int = 512
+    """Base channel count (WFE-O: all layers; WFE-C: first layer; FBFE: 2-D conv channels)."""
+    l: int = 0
+    """Extra point-wise (kernel 1) layers after every original layer but the first (WFE-C-c64-l1)."""
+    norm: Literal["group", "layer"] = "group"
+    """group: GroupNorm on layer 1 only (base models); layer: LayerNorm after every conv (large)."""
+    bias: bool = False
+    """Conv bias (fairseq `conv_bias`; True for the layer-norm large models)."""
+    n_mels: int = 80
+    """FBFE only: filter bank bins."""
+    fbank_dim: int = 512
+    """FBFE only: output dimension of the linear layer after the 2-D convs."""
+
+    def __post_init__(self):
+        if self.c < 1 or self.l < 0:
+            raise ValueError(f"frontend.c must be >= 1 and frontend.l >= 0 (got c={self.c}, l={self.l})")
+
+    def conv_layers(self) -> list[ConvLayerSpec]:
+        """The 1-D conv stack of a WFE (empty for FBFE)."""
+        if self.type == "fbank":
+            return []
+        mult = (1,) * 7 if self.type == "wfe-o" else WFE_C_MULTIPLIERS
+        layers, cin = [], 1
+        for i, (m, k, s) in enumerate(zip(mult, WFE_KERNELS, WFE_STRIDES)):
+            cout = self.c * m
+            layers.append(ConvLayerSpec(cin, cout, k, s))
+            cin = cout
+            if i > 0:
+                layers.extend(ConvLayerSpec(cout, cout, 1, 1) for _ in range(self.l))
+        return layers
+
+    @property
+    def output_dim(self) -> int:
+        return self.fbank_dim if self.type == "fbank" else self.conv_layers()[-1].out_channels
+
+    def describe(self) -> str:
+        if self.type == "fbank":
+            return f"FBFE-c{self.c}"
+        name = f"WFE-{'O' if self.type == 'wfe-o' else 'C'}-c{self.c}"
+        return name + (f"-l{self.l}" if self.l else "")
+
+
+@dataclass
+class ContextConfig:
+    """Context network: Transformer over frames, optionally squeezed (SEW) and with
+    disentangled attention (SEW-D)."""
+
+    dim: int = 768
+    """E: model width (transformers `hidden_size`, fairseq `encoder_embed_dim`)."""
+    layers: int = 12
+    """L: number of Transformer blocks."""
+    heads: int = 0
+    """Attention heads; 0 means E/64 (the papers' choice)."""
+    ffn_dim: int = 0
+    """Feed-forward width; 0 means 4E."""
+    pos_conv_kernel: int = 128
+    """Kernel of the convolutional relative positional embedding (128 W2V2, 31 SEW)."""
+    pos_conv_groups: int = 16
+    squeeze: int = 1
+    """Squeeze factor s (SEW §3.1): pos-conv stride s, avg-pooled shortcut, upsampling by s."""
+    layer_norm_first: bool = False
+    """Pre-LN blocks (wav2vec 2.0 large); post-LN otherwise."""
+    attention: Literal["mha", "disentangled"] = "mha"
+    """mha: scaled dot-product attention; disentangled: DeBERTa c2c + c2p + p2c (SEW-D)."""
+    position_buckets: int = 256
+    """Disentangled only: log-bucketed relative positions, 2*buckets embeddings."""
+    max_relative_positions: int = 512
+    """Disentangled only: the maximum distance of the log buckets."""
+    pos_att: tuple[str, ...] = ("c2p", "p2c")
+    """Disentangled only: which position terms to add to content-to-content attention."""
+    layer_norm_eps: float = 1e-5
+    """1e-5 for W2V2/SEW; SEW-D uses 1e-7 (DeBERTa)."""
+    dropout: float = 0.1
+    attention_dropout: float = 0.1
+    activation_dropout: float = 0.0
+    layerdrop: float = 0.05
+
+    def __post_init__(self):
+        if self.dim < 1 or self.layers < 0:
+            raise ValueError(f"context.dim must be >= 1, context.layers >= 0 (got {self.dim}, {self.layers})")
+        if self.dim % self.num_heads:
+            raise ValueError(f"context.dim={self.dim} is not divisible by context.heads={self.num_heads}")
+        if self.squeeze < 1:
+            raise ValueError(f"context.squeeze must be >= 1 (got {self.squeeze})")
+        if self.dim % self.pos_conv_groups:
+            raise ValueError(f"context.dim={self.dim} is not divisible by pos_conv_groups={self.pos_conv_groups}")
+        bad = set(self.pos_att) - {"c2p", "p2c"}
+        if bad:
+            raise ValueError(f"context.pos_att may only contain c2p, p2c (got {sorted(bad)})")
+        for name in ("dropout", "attention_dropout", "activation_dropout", "layerdrop"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"context.{name} must be in [0, 1)")
+
+    @property
+    def num_heads(self) -> int:
+        return self.heads or max(1, self.dim // 64)
+
+    @property
+    def ffn(self) -> int:
+        return self.ffn_dim or 4 * self.dim
+
+
+@dataclass
+class QuantizerConfig:
+    """Gumbel-softmax product quantizer (wav2vec 2.0 §2.3; batch-size paper §III-B1)."""
+
+    groups: int = 2
+    """G codebooks."""
+    entries: int = 320
+    """V entries per codebook."""
+    dim: int = 256
+    """Concatenated codeword dimension (transformers `codevector_dim`)."""
+    temp_start: float = 2.0
+    temp_end: float = 0.5
+    temp_decay: float = 0.999995
+    """tau = max(temp_start * temp_decay**update, temp_end)."""
+
+    def __post_init__(self):
+        if self.dim % self.groups:
+            raise ValueError(f"quantizer.dim={self.dim} must be divisible by quantizer.groups={self.groups}")
+        if not (self.temp_start > 0 and self.temp_end > 0 and 0 < self.temp_decay <= 1):
+            raise ValueError("quantizer temperatures must be > 0 and temp_decay in (0, 1]")
+
+
+@dataclass
+class MaskingConfig:
+    """Span masking of frames (and optionally channels) before the context network."""
+
+    prob: float = 0.65
+    """p: expected fraction of frames that start a span is prob/length (fairseq mask_prob)."""
+    length: int = 10
+    min_masks: int = 2
+    channel_prob: float = 0.0
+    """Channel masking (fine-tuning regulariser); 0 disables."""
+    channel_length: int = 10
+
+    def __post_init__(self):
+        if not (0.0 <= self.prob <= 1.0 and 0.0 <= self.channel_prob <= 1.0):
+            raise ValueError("masking.prob and masking.channel_prob must be in [0, 1]")
+        if self.length < 1 or self.channel_length < 1 or self.min_masks < 0:
+            raise ValueError("masking lengths must be >= 1 and min_masks >= 0")
+
+
+@dataclass
+class HeadConfig:
+    """Projection heads p_c, p_q (discarded after pre-training)."""
+
+    type: Literal["linear", "mlp"] = "linear"
+    """linear: wav2vec 2.0; mlp: Linear-BN-ReLU-Linear-BN (SEW §3.3)."""
+    dim: int = 256
+    """Output dimension d_proj (fairseq final_dim, transformers proj_codevector_dim)."""
+    hidden: int = 4096
+    """MLP hidden size."""
+
+
+@dataclass
+class ObjectiveConfig:
+    """L = L_m + alpha L_d + beta L_f (batch-size paper eq. 1)."""
+
+    num_negatives: int = 100
+    """K distractors, sampled from the same utterance's masked frames."""
+    temperature: float = 0.1
+    """kappa of the InfoNCE logits."""
+    diversity_weight: float = 0.1
+    feature_pen_weight: float = 10.0
+
+    def __post_init__(self):
+        if self.num_negatives < 1 or self.temperature <= 0:
+            raise ValueError("objective.num_negatives must be >= 1 and temperature > 0")
+
+
+@dataclass
+class ModelConfig:
+    """A whole self-supervised model: feature encoder, context network, pre-training parts."""
+
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
+    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    feature_projection: Literal["always", "auto"] = "always"
+    """always: Linear(C, E) after the feature LayerNorm (W2V2); auto: only when C != E (SEW)."""
+    feature_norm_eps: float = 1e-5
+    dropout_input: float = 0.1
+    """Dropout on projected features before masking (transformers feat_proj_dropout)."""
+    dropout_features: float = 0.1
+    """Dropout on the quantizer's input (transformers feat_quantizer_dropout)."""
+    feature_grad_mult: float = 0.1
+    """Gradient scale of the feature encoder (0 freezes it)."""

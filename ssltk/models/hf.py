@@ -1,0 +1,402 @@
+"""Conversion between ssltk checkpoints and transformers `save_pretrained` directories.
+
+Supported: Wav2Vec2Model / Wav2Vec2ForPreTraining / Wav2Vec2ForCTC, SEWModel /
+SEWForCTC, SEWDModel / SEWDForCTC. Reading and writing need only safetensors
+(transformers itself is not imported), so this works on any machine that has
+the files, e.g. the public asapp/sew-d-* or facebook/wav2vec2-* snapshots.
+
+Name map (transformers -> ssltk), applied under the model's base prefix
+(`wav2vec2.`, `sew.`, `sew_d.` for the heads-carrying classes):
+
+    feature_extractor.conv_layers.{i}.conv      encoder.frontend.layers.{i}.conv
+    feature_extractor.conv_layers.{i}.layer_norm  encoder.frontend.layers.{i}.norm
+    feature_projection.layer_norm / layer_norm  encoder.feature_norm
+    feature_projection(.projection)             encoder.feature_proj
+    masked_spec_embed                           encoder.mask_emb
+    encoder.pos_conv_embed.conv                 encoder.context.pos_conv.conv
+    encoder.layer_norm                          encoder.context.input_norm (post-LN) / final_norm (pre-LN)
+    encoder.layers.{i}.attention.{q,k,v}_proj   encoder.context.layers.{i}.attn.qkv (fused)
+    ... (see _LAYER_MAP / _SEWD_LAYER_MAP), encoder.upsample.projection -> encoder.context.upsample.proj
+    quantizer.*, project_hid, project_q, lm_head  quantizer.*, project_c, project_q, ctc
+
+    >>> ckpt = import_hf_dir("wav2vec2-base")   # doctest: +SKIP
+    >>> export_hf_dir(ckpt, "out_dir")          # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+
+from ssltk.config import ConfigError, to_dict
+from ssltk.models.config import (ContextConfig, FrontendConfig, HeadConfig, MaskingConfig, ModelConfig,
+                                 ObjectiveConfig, QuantizerConfig)
+
+MODEL_TYPES = {"wav2vec2": "wav2vec2", "sew": "sew", "sew-d": "sew_d"}
+_GELU = {"gelu", "gelu_python"}
+
+# (transformers regex, ssltk template) inside one context-network block.
+_LAYER_MAP = [
+    (r"attention\.out_proj\.(weight|bias)", "attn.out.{0}"),
+    (r"layer_norm\.(weight|bias)", "attn_norm.{0}"),
+    (r"feed_forward\.intermediate_dense\.(weight|bias)", "ffn.fc1.{0}"),
+    (r"feed_forward\.output_dense\.(weight|bias)", "ffn.fc2.{0}"),
+    (r"final_layer_norm\.(weight|bias)", "ffn_norm.{0}"),
+]
+_LAYER_QKV = ("attention.q_proj", "attention.k_proj", "attention.v_proj")
+_SEWD_LAYER_MAP = [
+    (r"attention\.output\.dense\.(weight|bias)", "attn.out.{0}"),
+    (r"attention\.output\.LayerNorm\.(weight|bias)", "attn_norm.{0}"),
+    (r"intermediate\.dense\.(weight|bias)", "ffn.fc1.{0}"),
+    (r"output\.dense\.(weight|bias)", "ffn.fc2.{0}"),
+    (r"output\.LayerNorm\.(weight|bias)", "ffn_norm.{0}"),
+]
+_SEWD_QKV = ("attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj")
+
+
+class ConversionError(ConfigError):
+    pass
+
+
+# --------------------------------------------------------------------------- config
+
+
+def frontend_from_convs(dims, kernels, strides, norm: str, bias: bool) -> FrontendConfig:
+    """Recognise a transformers conv stack as WFE-O / WFE-C with c and l."""
+    target = [(int(d), int(k), int(s)) for d, k, s in zip(dims, kernels, strides)]
+    for kind in ("wfe-o", "wfe-c"):
+        for extra in range(4):
+            cand = FrontendConfig(type=kind, c=int(dims[0]), l=extra, norm=norm, bias=bias)
+            if [(s.out_channels, s.kernel, s.stride) for s in cand.conv_layers()] == target:
+                return cand
+    raise ConversionError(f"conv stack dims={list(dims)} kernels={list(kernels)} strides={list(strides)} "
+                          "is neither WFE-O nor WFE-C(-l); ssltk cannot represent it")
+
+
+def config_from_hf(hf: dict) -> ModelConfig:
+    """ModelConfig from a transformers config.json dict."""
+    mtype = hf.get("model_type")
+    if mtype not in MODEL_TYPES:
+        raise ConversionError(f"model_type {mtype!r} is not supported; expected one of {list(MODEL_TYPES)}")
+    for key in ("hidden_act", "feat_extract_activation"):
+        if hf.get(key, "gelu") not in _GELU:
+            raise ConversionError(f"{key}={hf.get(key)!r} is not supported (ssltk uses exact GELU)")
+    if hf.get("add_adapter") or hf.get("adapter_attn_dim"):
+        raise ConversionError("wav2vec2 adapters (add_adapter / adapter_attn_dim) are not supported")
+    get = hf.get
+    frontend = frontend_from_convs(get("conv_dim"), get("conv_kernel"), get("conv_stride"),
+                                   get("feat_extract_norm", "group"), bool(get("conv_bias", False)))
+    eps = float(get("layer_norm_eps", 1e-5))
+    context = dict(
+        dim=get("hidden_size"), layers=get("num_hidden_layers"), heads=get("num_attention_heads"),
+        ffn_dim=get("intermediate_size"), pos_conv_kernel=get("num_conv_pos_embeddings", 128),
+        pos_conv_groups=get("num_conv_pos_embedding_groups", 16), layer_norm_eps=eps,
+        dropout=float(get("hidden_dropout", 0.1)), attention_dropout=float(get("attention_dropout", 0.1)),
+        activation_dropout=float(get("activation_dropout", 0.0)), layerdrop=float(get("layerdrop", 0.0)),
+    )
+    top = dict(dropout_input=float(get("feat_proj_dropout", 0.0)), feature_norm_eps=eps)
+    head = HeadConfig()
+    if mtype == "wav2vec2":
+        context["layer_norm_first"] = bool(get("do_stable_layer_norm", False))
+        top["feature_projection"] = "always"
+        top["dropout_features"] = float(get("feat_quantizer_dropout", 0.0))
+    else:
+        context["squeeze"] = int(get("squeeze_factor", 2))
+        top["feature_projection"] = "auto"
+        head = HeadConfig(type="mlp")
+    if mtype == "sew-d":
+        if not get("relative_attention", True) or not get("share_att_key", True):
+            raise ConversionError("SEW-D without relative_attention/share_att_key is not supported")
+        if get("conv_kernel_size", 0):
+            raise ConversionError("SEW-D with conv_kernel_size > 0 (DeBERTa conv layer) is not supported")
+        if "layer_norm" not in str(get("norm_rel_ebd", "layer_norm")):
+            raise ConversionError("SEW-D norm_rel_ebd must include layer_norm")
+        pos_att = get("pos_att_type", ["p2c", "c2p"])
+        if isinstance(pos_att, str):
+            pos_att = [p.strip() for p in pos_att.lower().split("|") if p.strip()]
+        max_rel = get("max_relative_positions", -1) or -1
+        context.update(attention="disentangled", position_buckets=int(get("position_buckets", -1)),
+                       max_relative_positions=int(max_rel if max_rel > 0 else get("max_position_embeddings")),
+                       pos_att=tuple(sorted(pos_att)))
+        top["feature_norm_eps"] = float(get("feature_layer_norm_eps", 1e-5))
+    masking = MaskingConfig(prob=float(get("mask_time_prob", 0.05)), length=int(get("mask_time_length", 10)),
+                            min_masks=int(get("mask_time_min_masks", 2)),
+                            channel_prob=float(get("mask_feature_prob", 0.0)),
+                            channel_length=int(get("mask_feature_length", 10)))
+    quantizer, objective = QuantizerConfig(), ObjectiveConfig()
+    if mtype == "wav2vec2":
+        quantizer = QuantizerConfig(groups=get("num_codevector_groups", 2), entries=get("num_codevectors_per_group", 320),
+                                    dim=get("codevector_dim", 256))
+        head = HeadConfig(type="linear", dim=get("proj_codevector_dim", 256))
+        objective = ObjectiveConfig(num_negatives=get("num_negatives", 100),
+                                    temperature=float(get("contrastive_logits_temperature", 0.1)),
+                                    diversity_weight=float(get("diversity_loss_weight", 0.1)))
+    return ModelConfig(frontend=frontend, context=ContextConfig(**context), quantizer=quantizer, masking=masking,
+                       head=head, objective=objective, **top)
+
+
+def model_type_of(cfg: ModelConfig) -> str:
+    if cfg.context.attention == "disentangled":
+        return "sew-d"
+    if cfg.context.squeeze > 1 or cfg.feature_projection == "auto":
+        return "sew"
+    return "wav2vec2"
+
+
+def config_to_hf(cfg: ModelConfig, architecture: str, vocab_size: int | None = None) -> dict:
+    """transformers config.json dict for `cfg` (inverse of config_from_hf)."""
+    mtype = model_type_of(cfg)
+    if cfg.frontend.type == "fbank":
+        raise ConversionError("the filter-bank front end (FBFE) has no transformers equivalent")
+    c, f = cfg.context, cfg.frontend
+    specs = f.conv_layers()
+    hf = {
+        "model_type": mtype, "architectures": [architecture],
+        "hidden_size": c.dim, "num_hidden_layers": c.layers, "num_attention_heads": c.num_heads,
+        "intermediate_size": c.ffn, "hidden_act": "gelu", "feat_extract_activation": "gelu",
+        "conv_dim": [s.out_channels for s in specs], "conv_kernel": [s.kernel for s in specs],
+        "conv_stride": [s.stride for s in specs], "num_feat_extract_layers": len(specs),
+        "feat_extract_norm": f.norm, "conv_bias": f.bias,
+        "num_conv_pos_embeddings": c.pos_conv_kernel, "num_conv_pos_embedding_groups": c.pos_conv_groups,
+        "layer_norm_eps": c.layer_norm_eps, "hidden_dropout": c.dropout, "attention_dropout": c.attention_dropout,
+        "activation_dropout": c.activation_dropout, "layerdrop": c.layerdrop,
+        "feat_proj_dropout": cfg.dropout_input, "mask_time_prob": cfg.masking.prob,
+        "mask_time_length": cfg.masking.length, "mask_time_min_masks": cfg.masking.min_masks,
+        "mask_feature_prob": cfg.masking.channel_prob, "mask_feature_length": cfg.masking.channel_length,
+        "apply_spec_augment": True,
+    }
+    if mtype == "wav2vec2":
+        if cfg.feature_norm_eps != c.layer_norm_eps:
+            raise ConversionError("transformers Wav2Vec2 shares layer_norm_eps between the feature and "
+                                  "context LayerNorms; set feature_norm_eps == context.layer_norm_eps")
+        q = cfg.quantizer
+        hf.update(do_stable_layer_norm=c.layer_norm_first, num_codevector_groups=q.groups,
+                  num_codevectors_per_group=q.entries, codevector_dim=q.dim, proj_codevector_dim=cfg.head.dim,
+                  num_negatives=cfg.objective.num_negatives, feat_quantizer_dropout=cfg.dropout_features,
+                  contrastive_logits_temperature=cfg.objective.temperature,
+                  diversity_loss_weight=cfg.objective.diversity_weight)
+    else:
+        if c.layer_norm_first:
+            raise ConversionError("transformers SEW/SEW-D have no pre-LN variant")
+        hf["squeeze_factor"] = c.squeeze
+    if mtype == "sew":
+        if cfg.feature_norm_eps != c.layer_norm_eps:
+            raise ConversionError("transformers SEW shares layer_norm_eps with the feature LayerNorm")
+    if mtype == "sew-d":
+        hf.update(position_buckets=c.position_buckets, max_position_embeddings=c.max_relative_positions,
+                  max_relative_positions=c.max_relative_positions, share_att_key=True, relative_attention=True,
+                  pos_att_type=list(c.pos_att), norm_rel_ebd="layer_norm",
+                  feature_layer_norm_eps=cfg.feature_norm_eps)
+    if vocab_size is not None:
+        hf["vocab_size"] = vocab_size
+    hf["ssltk_config"] = to_dict(cfg)
+    return hf
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def _context_prefix(mtype: str) -> str:
+    return "encoder.encoder." if mtype == "sew-d" else "encoder."
+
+
+def state_from_hf(sd: dict[str, torch.Tensor], cfg: ModelConfig, mtype: str) -> dict[str, torch.Tensor]:
+    """transformers state dict -> ssltk (Wav2Vec2ForPretraining + ctc) state dict."""
+    base = MODEL_TYPES[mtype] + "."
+    if not any(k.startswith(base) for k in sd):
+        base = ""
+    out: dict[str, torch.Tensor] = {}
+    used: set[str] = set()
+
+    def take(hf_key, ours):
+        out[ours] = sd[hf_key]
+        used.add(hf_key)
+
+    sew = mtype != "wav2vec2"
+    for k in sd:
+        if not k.startswith(base):
+            continue
+        rest = k[len(base):]
+        if m := re.fullmatch(r"feature_extractor\.conv_layers\.(\d+)\.conv\.(weight|bias)", rest):
+            take(k, f"encoder.frontend.layers.{m[1]}.conv.{m[2]}")
+        elif m := re.fullmatch(r"feature_extractor\.conv_layers\.(\d+)\.layer_norm\.(weight|bias)", rest):
+            take(k, f"encoder.frontend.layers.{m[1]}.norm.{m[2]}")
+        elif m := re.fullmatch(r"(?:feature_projection\.layer_norm|layer_norm)\.(weight|bias)", rest):
+            if rest.startswith("layer_norm") and not sew:
+                continue
+            take(k, f"encoder.feature_norm.{m[1]}")
+        elif m := re.fullmatch(r"feature_projection(?:\.projection)?\.(weight|bias)", rest):
+            take(k, f"encoder.feature_proj.{m[1]}")
+        elif rest == "masked_spec_embed":
+            take(k, "encoder.mask_emb")
+        elif m := re.fullmatch(r"encoder\.pos_conv_embed\.conv\.(.+)", rest):
+            name = {"weight_g": "parametrizations.weight.original0",
+                    "weight_v": "parametrizations.weight.original1"}.get(m[1], m[1])
+            take(k, f"encoder.context.pos_conv.conv.{name}")
+        elif m := re.fullmatch(r"encoder\.layer_norm\.(weight|bias)", rest):
+            where = "final_norm" if cfg.context.layer_norm_first else "input_norm"
+            take(k, f"encoder.context.{where}.{m[1]}")
+        elif m := re.fullmatch(r"encoder\.upsample\.projection\.(weight|bias)", rest):
+            take(k, f"encoder.context.upsample.proj.{m[1]}")
+        elif rest == "encoder.encoder.rel_embeddings.weight":
+            take(k, "encoder.context.rel_pos.embedding.weight")
+        elif m := re.fullmatch(r"encoder\.encoder\.LayerNorm\.(weight|bias)", rest):
+            take(k, f"encoder.context.rel_pos.norm.{m[1]}")
+    layer_re = re.compile(re.escape(base + _context_prefix(mtype)) + (r"layer\.(\d+)\.(.+)" if mtype == "sew-d"
+                                                                      else r"layers\.(\d+)\.(.+)"))
+    table, qkv_names = (_SEWD_LAYER_MAP, _SEWD_QKV) if mtype == "sew-d" else (_LAYER_MAP, _LAYER_QKV)
+    for k in sd:
+        if not (m := layer_re.fullmatch(k)):
+            continue
+        i, rest = m[1], m[2]
+        for pat, tpl in table:
+            if mm := re.fullmatch(pat, rest):
+                take(k, f"encoder.context.layers.{i}." + tpl.format(*mm.groups()))
+    for i in range(cfg.context.layers):
+        prefix = base + _context_prefix(mtype) + ("layer." if mtype == "sew-d" else "layers.") + f"{i}."
+        for p in ("weight", "bias"):
+            parts = [prefix + f"{n}.{p}" for n in qkv_names]
+            if all(x in sd for x in parts):
+                out[f"encoder.context.layers.{i}.attn.qkv.{p}"] = torch.cat([sd[x] for x in parts], 0)
+                used.update(parts)
+    heads = {"quantizer.codevectors": "quantizer.codevectors", "quantizer.weight_proj.weight": "quantizer.weight_proj.weight",
+             "quantizer.weight_proj.bias": "quantizer.weight_proj.bias", "project_hid.weight": "project_c.weight",
+             "project_hid.bias": "project_c.bias", "project_q.weight": "project_q.weight",
+             "project_q.bias": "project_q.bias", "lm_head.weight": "ctc.weight", "lm_head.bias": "ctc.bias"}
+    for hf_key, ours in heads.items():
+        if hf_key in sd:
+            take(hf_key, ours)
+    left = sorted(set(sd) - used)
+    if left:
+        raise ConversionError(f"unrecognised transformers weights: {left[:8]}{' ...' if len(left) > 8 else ''}")
+    return out
+
+
+def state_to_hf(state: dict[str, torch.Tensor], cfg: ModelConfig, base: str) -> dict[str, torch.Tensor]:
+    """Inverse of state_from_hf; `base` is '' (bare model) or e.g. 'wav2vec2.'."""
+    mtype = model_type_of(cfg)
+    sew = mtype != "wav2vec2"
+    ctx = base + _context_prefix(mtype)
+    out = {}
+    for k, v in state.items():
+        if m := re.fullmatch(r"encoder\.frontend\.layers\.(\d+)\.conv\.(weight|bias)", k):
+            out[f"{base}feature_extractor.conv_layers.{m[1]}.conv.{m[2]}"] = v
+        elif m := re.fullmatch(r"encoder\.frontend\.layers\.(\d+)\.norm\.(weight|bias)", k):
+            out[f"{base}feature_extractor.conv_layers.{m[1]}.layer_norm.{m[2]}"] = v
+        elif m := re.fullmatch(r"encoder\.feature_norm\.(weight|bias)", k):
+            out[f"{base}{'layer_norm' if sew else 'feature_projection.layer_norm'}.{m[1]}"] = v
+        elif m := re.fullmatch(r"encoder\.feature_proj\.(weight|bias)", k):
+            out[f"{base}{'feature_projection' if sew else 'feature_projection.projection'}.{m[1]}"] = v
+        elif k == "encoder.mask_emb":
+            out[f"{base}masked_spec_embed"] = v
+        elif m := re.fullmatch(r"encoder\.context\.pos_conv\.conv\.(.+)", k):
+            out[f"{base}encoder.pos_conv_embed.conv.{m[1]}"] = v
+        elif m := re.fullmatch(r"encoder\.context\.(?:input_norm|final_norm)\.(weight|bias)", k):
+            out[f"{base}encoder.layer_norm.{m[1]}"] = v
+        elif m := re.fullmatch(r"encoder\.context\.upsample\.proj\.(weight|bias)", k):
+            out[f"{base}encoder.upsample.projection.{m[1]}"] = v
+        elif k == "encoder.context.rel_pos.embedding.weight":
+            out[f"{base}encoder.encoder.rel_embeddings.weight"] = v
+        elif m := re.fullmatch(r"encoder\.context\.rel_pos\.norm\.(weight|bias)", k):
+            out[f"{base}encoder.encoder.LayerNorm.{m[1]}"] = v
+        elif m := re.fullmatch(r"encoder\.context\.layers\.(\d+)\.(.+)", k):
+            i, rest = m[1], m[2]
+            prefix = ctx + ("layer." if mtype == "sew-d" else "layers.") + f"{i}."
+            if mm := re.fullmatch(r"attn\.qkv\.(weight|bias)", rest):
+                names = _SEWD_QKV if mtype == "sew-d" else _LAYER_QKV
+                for n, part in zip(names, v.chunk(3, 0)):
+                    out[prefix + f"{n}.{mm[1]}"] = part.clone()
+                continue
+            table = _SEWD_LAYER_MAP if mtype == "sew-d" else _LAYER_MAP
+            for pat, tpl in table:
+                hf_name = pat.replace("\\.", ".").replace("(weight|bias)", "{0}")
+                ours_pat = tpl.replace(".", "\\.").replace("{0}", "(weight|bias)")
+                if mm := re.fullmatch(ours_pat, rest):
+                    out[prefix + hf_name.format(mm[1])] = v
+                    break
+            else:
+                raise ConversionError(f"no transformers name for {k}")
+        elif k.startswith("quantizer."):
+            out[k] = v
+        elif m := re.fullmatch(r"project_c\.(weight|bias)", k):
+            out[f"project_hid.{m[1]}"] = v
+        elif m := re.fullmatch(r"project_q\.(weight|bias)", k):
+            out[k] = v
+        elif m := re.fullmatch(r"ctc\.(weight|bias)", k):
+            out[f"lm_head.{m[1]}"] = v
+        else:
+            raise ConversionError(f"no transformers name for {k}")
+    return out
+
+
+# --------------------------------------------------------------------------- directories
+
+
+def read_hf_weights(directory: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (directory / name).is_file():
+            path = directory / name
+            return load_file(str(path)) if name.endswith(".safetensors") else torch.load(
+                path, map_location="cpu", weights_only=True)
+    for index in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        if (directory / index).is_file():
+            shards = sorted(set(json.loads((directory / index).read_text())["weight_map"].values()))
+            sd = {}
+            for shard in shards:
+                p = directory / shard
+                sd.update(load_file(str(p)) if shard.endswith(".safetensors") else torch.load(
+                    p, map_location="cpu", weights_only=True))
+            return sd
+    raise ConversionError(f"{directory} has no model.safetensors / pytorch_model.bin (is it a save_pretrained dir?)")
+
+
+def import_hf_dir(directory: str | Path) -> dict:
+    """{'config': ModelConfig, 'model': state dict, 'source': ..., 'ctc': {...}} from a HF directory."""
+    directory = Path(directory)
+    cfg_path = directory / "config.json"
+    if not cfg_path.is_file():
+        raise ConversionError(f"{cfg_path} does not exist; pass the directory written by save_pretrained")
+    hf = json.loads(cfg_path.read_text())
+    cfg = config_from_hf(hf)
+    mtype = hf["model_type"]
+    state = state_from_hf(read_hf_weights(directory), cfg, mtype)
+    out = {"config": cfg, "model": state,
+           "source": {"format": "transformers", "model_type": mtype, "architectures": hf.get("architectures", [])}}
+    if "ctc.weight" in state:
+        out["ctc"] = {"vocab_size": int(state["ctc.weight"].shape[0])}
+    return out
+
+
+def export_hf_dir(ckpt: dict, directory: str | Path) -> str:
+    """Write config.json + model.safetensors for transformers; returns the architecture name."""
+    from safetensors.torch import save_file
+
+    cfg: ModelConfig = ckpt["config"]
+    state = ckpt["model"]
+    mtype = model_type_of(cfg)
+    stem = {"wav2vec2": "Wav2Vec2", "sew": "SEW", "sew-d": "SEWD"}[mtype]
+    has_ctc = "ctc.weight" in state
+    has_quant = "quantizer.codevectors" in state and mtype == "wav2vec2"
+    if has_ctc:
+        arch, base = f"{stem}ForCTC", MODEL_TYPES[mtype] + "."
+        keep = lambda k: k.startswith("encoder.") or k.startswith("ctc.")  # noqa: E731
+    elif has_quant and cfg.head.type == "linear":
+        arch, base = "Wav2Vec2ForPreTraining", "wav2vec2."
+        keep = lambda k: not k.startswith("ctc.")  # noqa: E731
+    else:  # transformers has no pre-training class for SEW/SEW-D (nor MLP heads): encoder only
+        arch, base = f"{stem}Model", ""
+        keep = lambda k: k.startswith("encoder.")  # noqa: E731
+    state = {k: v for k, v in state.items() if keep(k)}
+    hf_state = state_to_hf(state, cfg, base)
+    vocab = int(state["ctc.weight"].shape[0]) if has_ctc else None
+    hf_cfg = config_to_hf(cfg, arch, vocab)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(hf_cfg, indent=2))
+    save_file({k: v.contiguous() for k, v in hf_state.items()}, str(directory / "model.safetensors"),
+              metadata={"format": "pt"})
+    return arch

@@ -1,0 +1,108 @@
+"""Every model variant in one table, each written as the difference from its parent.
+
+Inference parameter counts (feature encoder + context network; no quantizer or
+heads) are printed by `python -m ssltk.bin.presets` and checked against the
+papers by tests/models/test_presets.py.
+
+    >>> cfg = get_preset("sewd-tiny", ["context.squeeze=1"])
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ssltk.config import ConfigError, apply_overrides, from_dict, merge
+from ssltk.models.config import ModelConfig
+
+# name: (parent, overrides). Sources: W = SEW-D paper Table 2, T6 = its Table 6,
+# SEW = asapp/sew-*-100k configs. Parameter counts in millions (paper / ours).
+PRESETS: dict[str, tuple[str | None, dict]] = {
+    # fairseq wav2vec2_base_librispeech: E768 L12, WFE-O-c512, conv-pos k128 (W, 94.4 / 94.4)
+    "w2v2-base": (None, {}),
+    # W: E256 L12 + WFE-O-c256 (11.1 / 11.1)
+    "w2v2-tiny": ("w2v2-base", {"frontend": {"c": 256}, "context": {"dim": 256}}),
+    # W / T6 row 1: E384 L12 + WFE-O-c384 (24.8 / 25.0)
+    "w2v2-small": ("w2v2-base", {"frontend": {"c": 384}, "context": {"dim": 384}}),
+    # W: E512 L12 + WFE-O-c512 (44.1 / 44.4)
+    "w2v2-mid": ("w2v2-base", {"context": {"dim": 512}}),
+    # fairseq wav2vec2_large_librivox: E1024 L24 pre-LN, layer-norm WFE with bias (315.5 / 315.4)
+    "w2v2-large": ("w2v2-base", {
+        "frontend": {"norm": "layer", "bias": True},
+        "context": {"dim": 1024, "layers": 24, "layer_norm_first": True, "layerdrop": 0.0},
+        "head": {"dim": 768}, "quantizer": {"dim": 768},
+    }),
+    # T6 row 7 / asapp sew-tiny: E512 L12 + WFE-C-c64-l1, k31, squeeze 2, MLP heads (40.7 / 40.7)
+    "sew-tiny": ("w2v2-mid", {
+        "frontend": {"type": "wfe-c", "c": 64, "l": 1},
+        "context": {"pos_conv_kernel": 31, "squeeze": 2},
+        "head": {"type": "mlp"}, "feature_projection": "auto",
+    }),
+    # asapp sew-small: E768 L12 (- / 89.6)
+    "sew-small": ("sew-tiny", {"context": {"dim": 768}}),
+    # asapp sew-mid: E768 L24 (- / 174.7)
+    "sew-mid": ("sew-small", {"context": {"layers": 24}}),
+    # T6 row 8 / W: SEW-tiny + disentangled attention, E384 (24.1 / 24.1)
+    "sewd-tiny": ("sew-tiny", {"context": {
+        "dim": 384, "attention": "disentangled", "layer_norm_eps": 1e-7}}),
+    # W: E512 L12 (41.0 / 41.0)
+    "sewd-small": ("sewd-tiny", {"context": {"dim": 512}}),
+    # W: E512 L24 (78.8 / 78.8)
+    "sewd-mid": ("sewd-small", {"context": {"layers": 24}}),
+    # W: E768 L24 (175.1 / 175.1)
+    "sewd-base": ("sewd-mid", {"context": {"dim": 768}}),
+    # W: E768 L24 + WFE-C-c96-l1 (177.0 / 177.0)
+    "sewd-base+": ("sewd-base", {"frontend": {"c": 96}}),
+    # T6 row 9: SEW-tiny with FBFE-c160 instead of WFE-C-c64-l1 (42.2 / 42.1)
+    "sew-tiny-fbank": ("sew-tiny", {"frontend": {"type": "fbank", "c": 160}}),
+    # Tiny test presets: every code path (group/layer norm, squeeze, disentangled, MLP heads).
+    "w2v2-test": ("w2v2-base", {
+        "frontend": {"c": 32}, "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8,
+                                            "pos_conv_groups": 4},
+        "quantizer": {"groups": 2, "entries": 8, "dim": 16}, "head": {"dim": 16},
+        "objective": {"num_negatives": 5},
+    }),
+    "w2v2-large-test": ("w2v2-test", {"frontend": {"norm": "layer", "bias": True},
+                                      "context": {"layer_norm_first": True}}),
+    "sew-test": ("w2v2-test", {"frontend": {"type": "wfe-c", "c": 8, "l": 1},
+                               "context": {"squeeze": 2, "pos_conv_kernel": 7},
+                               "head": {"type": "mlp", "hidden": 32}, "feature_projection": "auto"}),
+    "sewd-test": ("sew-test", {"context": {"attention": "disentangled", "layer_norm_eps": 1e-7,
+                                           "position_buckets": 8, "max_relative_positions": 32}}),
+    "fbank-test": ("sew-test", {"frontend": {"type": "fbank", "c": 8, "n_mels": 20, "fbank_dim": 32}}),
+}
+
+# Table 6 of the SEW-D paper as presets plus overrides (tests build every row).
+TABLE6_ROWS: dict[int, tuple[str, list[str]]] = {
+    1: ("w2v2-small", []),
+    2: ("w2v2-tiny", []),
+    3: ("w2v2-small", ["frontend.c=256", "context.squeeze=2"]),
+    4: ("w2v2-small", ["frontend.type=wfe-c", "frontend.c=96", "frontend.l=1", "context.squeeze=2"]),
+    5: ("w2v2-mid", ["frontend.type=wfe-c", "frontend.c=48", "frontend.l=1", "context.squeeze=2"]),
+    6: ("w2v2-mid", ["frontend.type=wfe-c", "frontend.c=64", "frontend.l=1", "context.squeeze=2",
+                     "context.pos_conv_kernel=31", "feature_projection=auto"]),
+    7: ("sew-tiny", []),
+    8: ("sewd-tiny", []),
+    9: ("sew-tiny", ["frontend.type=fbank", "frontend.c=160"]),
+}
+
+
+def preset_names() -> list[str]:
+    return list(PRESETS)
+
+
+def get_preset(name: str, overrides: Iterable[str] = ()) -> ModelConfig:
+    """The preset's ModelConfig with `key.sub=value` overrides applied."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset '{name}'; valid presets: {', '.join(PRESETS)}")
+    chain = []
+    while name is not None:
+        parent, diff = PRESETS[name]
+        chain.append(diff)
+        name = parent
+    cfg = ModelConfig()
+    for diff in reversed(chain):
+        cfg = merge(cfg, diff)
+    return apply_overrides(cfg, overrides)
+
+
+def config_from_dict(data: dict) -> ModelConfig:
+    return from_dict(ModelConfig, data)
