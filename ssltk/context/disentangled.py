@@ -10,7 +10,9 @@ the (layer-normed) relative position embeddings, shared with the content
 projections as in SEW-D. The two position terms are computed as one dense
 (T, R) matmul each plus a gather, added into one additive float bias, and SDPA
 does the rest; only the R buckets that a length-T sequence can reach are
-projected.
+projected. At inference (autograd off) the normalised table and its
+projections depend on the weights only, so they are computed once and reused
+until a weight changes.
 
     >>> rel = RelativePositionEmbedding(dim=64, buckets=16, max_positions=64)
     >>> attn = DisentangledSelfAttention(dim=64, heads=4)
@@ -23,6 +25,25 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+def _weights_key(*params: torch.Tensor) -> tuple:
+    """Identity of parameters' current values: storage, in-place version, dtype, autocast state."""
+    return (torch.is_autocast_enabled(),) + tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
+
+
+class _InferenceCache:
+    """One (key, value) slot, used only in eval mode with autograd off."""
+
+    def __init__(self):
+        self.key, self.value = None, None
+
+    def get(self, module: nn.Module, key: tuple, compute):
+        if torch.is_grad_enabled() or module.training:
+            return compute()
+        if self.key != key:
+            self.key, self.value = key, compute()
+        return self.value
 
 
 def log_bucket_position(rel: torch.Tensor, buckets: int, max_position: int) -> torch.Tensor:
@@ -56,6 +77,7 @@ class RelativePositionEmbedding(nn.Module):
         self.embedding = nn.Embedding(2 * self.span, dim)
         self.norm = nn.LayerNorm(dim, eps=eps) if norm else None
         self._idx_cache: dict = {}
+        self._emb_cache = _InferenceCache()
 
     def index(self, t: int, device: torch.device) -> tuple[torch.Tensor, int, int]:
         key = (t, str(device))
@@ -69,12 +91,17 @@ class RelativePositionEmbedding(nn.Module):
             self._idx_cache = {key: (idx - lo, lo, hi)}  # keep one length: the common case
         return self._idx_cache[key]
 
-    def forward(self, t: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, t: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+        """Returns (idx, emb, key); key identifies emb's value for the attention's cache."""
         idx, lo, hi = self.index(t, device)
-        emb = self.embedding.weight[lo:hi + 1]
-        if self.norm is not None:  # row-wise, so slicing first is exact
-            emb = self.norm(emb)
-        return idx, emb
+
+        def table():
+            emb = self.embedding.weight[lo:hi + 1]
+            return self.norm(emb) if self.norm is not None else emb  # row-wise: slicing first is exact
+
+        params = [self.embedding.weight] + ([self.norm.weight, self.norm.bias] if self.norm is not None else [])
+        key = (lo, hi) + _weights_key(*params)
+        return idx, self._emb_cache.get(self, key, table), key
 
 
 class DisentangledSelfAttention(nn.Module):
@@ -87,6 +114,7 @@ class DisentangledSelfAttention(nn.Module):
         self.dropout, self.pos_dropout = dropout, pos_dropout
         self.pos_att = tuple(pos_att)
         self.scale = 1.0 / math.sqrt(self.head_dim * (1 + len(self.pos_att)))
+        self._pos_cache = _InferenceCache()
 
     def _project(self, emb: torch.Tensor, which: int) -> torch.Tensor:
         """Shared-key projection of the position table: which=0 query, 1 key. -> (H, R, d)."""
@@ -94,30 +122,32 @@ class DisentangledSelfAttention(nn.Module):
         b = self.qkv.bias[which * self.dim:(which + 1) * self.dim]
         return F.linear(emb, w, b).view(-1, self.heads, self.head_dim).transpose(0, 1)
 
-    def position_bias(self, q: torch.Tensor, k: torch.Tensor, idx: torch.Tensor,
-                      emb: torch.Tensor) -> torch.Tensor | None:
-        """(N, H, T, T) unscaled c2p + p2c scores; q, k: (N, H, T, d)."""
+    def position_bias(self, q: torch.Tensor, k: torch.Tensor, idx: torch.Tensor, emb: torch.Tensor,
+                      emb_key: tuple = ()) -> torch.Tensor | None:
+        """(N, H, T, T) c2p + p2c scores, already divided by sqrt(d (1 + #terms)); q, k: (N, H, T, d)."""
         n, h, t, _ = q.shape
         if self.training and self.pos_dropout > 0:
             emb = F.dropout(emb, self.pos_dropout)
-        index = idx.expand(n, h, t, t)
+
+        def projections():  # (H, d, R) each, ready for q @ Pk^T and k @ Pq^T, pre-scaled
+            return (self._project(emb, 1).transpose(-1, -2) * self.scale if "c2p" in self.pos_att else None,
+                    self._project(emb, 0).transpose(-1, -2) * self.scale if "p2c" in self.pos_att else None)
+
+        pk_t, pq_t = self._pos_cache.get(self, emb_key + _weights_key(self.qkv.weight, self.qkv.bias), projections)
         bias = None
-        if "c2p" in self.pos_att:  # q_i . Pk[idx[i, j]]
-            bias = torch.gather(q @ self._project(emb, 1).transpose(-1, -2), -1, index)
-        if "p2c" in self.pos_att:  # k_j . Pq[idx[i, j]]: rows are keys, so gather with idx^T
-            p2c = torch.gather(k @ self._project(emb, 0).transpose(-1, -2), -1,
-                               idx.t().expand(n, h, t, t)).transpose(-1, -2)
+        if pk_t is not None:  # c2p: q_i . Pk[idx[i, j]]
+            bias = torch.gather(q @ pk_t, -1, idx.expand(n, h, t, t))
+        if pq_t is not None:  # p2c: k_j . Pq[idx[i, j]]; rows are keys, so gather with idx^T
+            p2c = torch.gather(k @ pq_t, -1, idx.t().expand(n, h, t, t)).transpose(-1, -2)
             bias = p2c if bias is None else bias + p2c
         return bias
 
     def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None,
-                rel: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """x: (N, T, E); key_padding: (N, T) True at padded frames; rel: (idx, emb)."""
+                rel: tuple) -> torch.Tensor:
+        """x: (N, T, E); key_padding: (N, T) True at padded frames; rel: RelativePositionEmbedding output."""
         n, t, _ = x.shape
         q, k, v = self.qkv(x).view(n, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         bias = self.position_bias(q, k, *rel)
-        if bias is not None:
-            bias = bias * self.scale
         if key_padding is not None:
             neg = torch.tensor(torch.finfo(q.dtype).min, dtype=q.dtype, device=q.device)
             bias = torch.where(key_padding[:, None, None, :], neg, 0.0 if bias is None else bias)

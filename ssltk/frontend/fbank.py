@@ -12,7 +12,7 @@ takes 16 kHz waveforms.
     >>> fe = FilterbankFeatureEncoder(n_mels=80, channels=16, out_dim=64)
     >>> y, y_lens = fe(torch.randn(2, 16000), torch.tensor([16000, 8000]))
     >>> y.shape, y_lens.tolist()
-    (torch.Size([2, 47, 64]), [47, 22])
+    (torch.Size([2, 46, 64]), [46, 21])
 """
 from __future__ import annotations
 

@@ -1,0 +1,38 @@
+"""Fixtures shared by the tests: synthetic audio batches and files (no downloads).
+
+    >>> wav, lens = synthetic_batch([1600, 1200], seed=0)
+    >>> wav.shape, float(wav[1, 1200:].abs().sum())
+    (torch.Size([2, 1600]), 0.0)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+TEST_PRESETS = ["w2v2-test", "w2v2-large-test", "sew-test", "sewd-test", "fbank-test"]
+
+
+def synthetic_batch(lengths: list[int], seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero-padded (N, S) batch of noisy harmonic signals and their lengths."""
+    g = torch.Generator().manual_seed(seed)
+    n, s = len(lengths), max(lengths)
+    wav = torch.zeros(n, s)
+    for i, length in enumerate(lengths):
+        t = torch.arange(length) / 16000
+        f0 = 100 + 200 * torch.rand((), generator=g)
+        sig = sum(torch.sin(2 * torch.pi * f0 * h * t) / h for h in range(1, 5))
+        wav[i, :length] = 0.3 * sig + 0.05 * torch.randn(length, generator=g)
+    return wav, torch.tensor(lengths)
+
+
+def write_wav(path: str | Path, seconds: float = 1.0, sample_rate: int = 16000, channels: int = 1,
+              seed: int = 0) -> Path:
+    """A synthetic audio file (format from the suffix: .wav, .flac)."""
+    import soundfile as sf
+
+    wav, _ = synthetic_batch([int(seconds * sample_rate)] * channels, seed)
+    data = wav.numpy().T if channels > 1 else wav[0].numpy()
+    sf.write(str(path), np.ascontiguousarray(data), sample_rate)
+    return Path(path)

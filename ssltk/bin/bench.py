@@ -1,0 +1,43 @@
+"""Benchmarks measured side by side in one process; prints one JSON line per run.
+
+    python -m ssltk.bin.bench infer --preset sewd-mid --seconds 10 --threads 2 [--vs-hf]
+    python -m ssltk.bin.bench infer --preset w2v2-base --preset sewd-mid --vs-hf   # several, side by side
+
+`infer`: forward time of one utterance (batch 1, eval mode, random weights) of
+ssltk and, with --vs-hf, of the transformers model with identical config and
+weights. Every model of one run is timed alternately in the same process, so
+ratios between rows are side-by-side; `speedup_vs_transformers` = transformers / ssltk.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ssltk.benchmark import infer_benchmark
+from ssltk.config import ConfigError
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="bench", required=True)
+    p = sub.add_parser("infer", help="forward time per utterance")
+    p.add_argument("--preset", required=True, action="append",
+                   help="model preset (repeat the flag to time several presets in one run)")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--vs-hf", action="store_true", help="also time transformers with the same weights")
+    p.add_argument("overrides", nargs="*", help="key.sub=value model overrides")
+    args = parser.parse_args(argv)
+    try:
+        for row in infer_benchmark(args.preset, args.seconds, args.threads, args.vs_hf, args.repeats,
+                                   args.overrides, args.dtype):
+            print(json.dumps(row), flush=True)
+    except ConfigError as e:
+        sys.exit(f"error: {e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from ssltk.context.transformer import build_context
+from ssltk.models.config import ContextConfig
+
+CONFIGS = {
+    "post-ln": ContextConfig(dim=32, layers=2, heads=4, pos_conv_kernel=8, pos_conv_groups=4),
+    "pre-ln": ContextConfig(dim=32, layers=2, heads=4, pos_conv_kernel=8, pos_conv_groups=4, layer_norm_first=True),
+    "squeezed": ContextConfig(dim=32, layers=2, heads=4, pos_conv_kernel=7, pos_conv_groups=4, squeeze=2),
+    "squeeze3": ContextConfig(dim=32, layers=2, heads=4, pos_conv_kernel=7, pos_conv_groups=4, squeeze=3),
+    "disentangled": ContextConfig(dim=32, layers=2, heads=4, pos_conv_kernel=7, pos_conv_groups=4, squeeze=2,
+                                  attention="disentangled", position_buckets=8, max_relative_positions=32),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_padded_batch_equals_each_utterance_alone(name):
+    torch.manual_seed(0)
+    net = build_context(CONFIGS[name]).eval()
+    lens = torch.tensor([37, 30, 21, 4])
+    x = torch.randn(4, 37, 32)
+    with torch.no_grad():
+        y = net(x, lens)
+        for i, n in enumerate(lens.tolist()):
+            alone = net(x[i:i + 1, :n], torch.tensor([n]))
+            torch.testing.assert_close(y[i, :n], alone[0], atol=1e-5, rtol=1e-4)
+            assert (y[i, n:] == 0).all()
+
+
+def test_squeezed_output_keeps_length_and_zeroes_the_unsqueezable_tail():
+    net = build_context(CONFIGS["squeezed"]).eval()
+    with torch.no_grad():
+        y = net(torch.randn(1, 11, 32), torch.tensor([11]))
+    assert y.shape == (1, 11, 32)
+    assert (y[0, 10] == 0).all() and (y[0, :10] != 0).any()
+
+
+def test_layerdrop_skips_layers_only_in_training():
+    cfg = ContextConfig(dim=32, layers=4, heads=4, pos_conv_kernel=8, pos_conv_groups=4, layerdrop=0.99)
+    net = build_context(cfg)
+    x = torch.randn(1, 10, 32)
+    net.train()
+    _, outs = net(x, return_layers=True)
+    assert len(outs) < 4
+    net.eval()
+    _, outs = net(x, return_layers=True)
+    assert len(outs) == 4
+
+
+def test_gradients_flow_to_every_parameter():
+    net = build_context(CONFIGS["disentangled"]).train()
+    net.layerdrop = 0.0
+    net(torch.randn(2, 20, 32), torch.tensor([20, 13])).square().sum().backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing

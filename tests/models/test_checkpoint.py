@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from ssltk.models.checkpoint import CheckpointError, atomic_write, load_checkpoint, load_encoder, save_checkpoint
+from ssltk.models.presets import get_preset
+from ssltk.models.wav2vec2 import build_pretraining_model
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_save_load_round_trip(tmp_path, suffix):
+    cfg = get_preset("sewd-test")
+    model = build_pretraining_model(cfg)
+    path = tmp_path / f"model{suffix}"
+    save_checkpoint(path, cfg, model.state_dict(), step=3)
+    ckpt = load_checkpoint(path)
+    assert ckpt["config"] == cfg and ckpt["step"] == 3
+    assert all(torch.equal(ckpt["model"][k], v) for k, v in model.state_dict().items())
+    enc, _ = load_encoder(path)
+    assert not enc.training
+    if suffix == ".pt":  # plain data: loads without unpickling code
+        torch.load(path, weights_only=True)
+
+
+def test_interrupted_write_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    cfg = get_preset("w2v2-test")
+    save_checkpoint(path, cfg, {"encoder.x": torch.ones(2)})
+
+    def crash(tmp):
+        with open(tmp, "wb") as f:
+            f.write(b"partial")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, crash)
+    assert torch.equal(load_checkpoint(path)["model"]["encoder.x"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"], "no temp file left behind"
+
+
+def test_bad_files_name_the_problem(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot read checkpoint .*junk.pt"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"weights": torch.ones(1)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not an ssltk checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")

@@ -1,0 +1,41 @@
+import pytest
+
+from ssltk.config import ConfigError, apply_overrides, field_paths, from_dict, load_yaml, to_dict
+from ssltk.models.config import ModelConfig
+from ssltk.models.presets import get_preset
+
+
+def test_overrides_set_nested_fields_with_types():
+    cfg = apply_overrides(ModelConfig(), ["context.squeeze=2", "context.dim=384", "masking.prob=0.5",
+                                          "context.layer_norm_first=true", "context.pos_att=[c2p]"])
+    assert cfg.context.squeeze == 2 and cfg.context.dim == 384 and cfg.masking.prob == 0.5
+    assert cfg.context.layer_norm_first is True and cfg.context.pos_att == ("c2p",)
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(ConfigError, match=r"unknown config key 'context.sqeeze'.*squeeze"):
+        apply_overrides(ModelConfig(), ["context.sqeeze=2"])
+    with pytest.raises(ConfigError, match="unknown config key 'nope'"):
+        from_dict(ModelConfig, {"nope": 1})
+
+
+@pytest.mark.parametrize("override, message", [
+    ("context.dim=abc", "expected an integer"),
+    ("context.attention=flash", "is not one of"),
+    ("context.dim=100", "not divisible"),
+    ("frontend.type=wfe-x", "is not one of"),
+    ("context.squeeze", "key.sub=value"),
+])
+def test_bad_values_are_errors(override, message):
+    with pytest.raises(ConfigError, match=message):
+        apply_overrides(ModelConfig(), [override])
+
+
+def test_dict_round_trip_and_paths(tmp_path):
+    cfg = get_preset("sewd-mid")
+    assert from_dict(ModelConfig, to_dict(cfg)) == cfg
+    assert "context.squeeze" in field_paths(cfg)
+    (tmp_path / "c.yaml").write_text("context:\n  layers: 3\n")
+    assert from_dict(ModelConfig, load_yaml(tmp_path / "c.yaml")).context.layers == 3
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_yaml(tmp_path / "missing.yaml")
