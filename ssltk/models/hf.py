@@ -16,7 +16,7 @@ Name map (transformers -> ssltk), applied under the model's base prefix
     encoder.pos_conv_embed.conv                 encoder.context.pos_conv.conv
     encoder.layer_norm                          encoder.context.input_norm (post-LN) / final_norm (pre-LN)
     encoder.layers.{i}.attention.{q,k,v}_proj   encoder.context.layers.{i}.attn.qkv (fused)
-    ... (see _LAYER_MAP / _SEWD_LAYER_MAP), encoder.upsample.projection -> encoder.context.upsample.proj
+    ... the full table is name_pairs(); SEW-D blocks live under encoder.encoder.layer.{i}
     quantizer.*, project_hid, project_q, lm_head  quantizer.*, project_c, project_q, ctc
 
     >>> ckpt = import_hf_dir("wav2vec2-base")   # doctest: +SKIP
@@ -36,25 +36,6 @@ from ssltk.models.config import (ContextConfig, FrontendConfig, HeadConfig, Mask
 
 MODEL_TYPES = {"wav2vec2": "wav2vec2", "sew": "sew", "sew-d": "sew_d"}
 _GELU = {"gelu", "gelu_python"}
-
-# (transformers regex, ssltk template) inside one context-network block.
-_LAYER_MAP = [
-    (r"attention\.out_proj\.(weight|bias)", "attn.out.{0}"),
-    (r"layer_norm\.(weight|bias)", "attn_norm.{0}"),
-    (r"feed_forward\.intermediate_dense\.(weight|bias)", "ffn.fc1.{0}"),
-    (r"feed_forward\.output_dense\.(weight|bias)", "ffn.fc2.{0}"),
-    (r"final_layer_norm\.(weight|bias)", "ffn_norm.{0}"),
-]
-_LAYER_QKV = ("attention.q_proj", "attention.k_proj", "attention.v_proj")
-_SEWD_LAYER_MAP = [
-    (r"attention\.output\.dense\.(weight|bias)", "attn.out.{0}"),
-    (r"attention\.output\.LayerNorm\.(weight|bias)", "attn_norm.{0}"),
-    (r"intermediate\.dense\.(weight|bias)", "ffn.fc1.{0}"),
-    (r"output\.dense\.(weight|bias)", "ffn.fc2.{0}"),
-    (r"output\.LayerNorm\.(weight|bias)", "ffn_norm.{0}"),
-]
-_SEWD_QKV = ("attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj")
-
 
 class ConversionError(ConfigError):
     pass
@@ -198,136 +179,112 @@ def config_to_hf(cfg: ModelConfig, architecture: str, vocab_size: int | None = N
 # --------------------------------------------------------------------------- weights
 
 
-def _context_prefix(mtype: str) -> str:
-    return "encoder.encoder." if mtype == "sew-d" else "encoder."
+def name_pairs(mtype: str, pre_ln: bool) -> list[tuple[str, str]]:
+    """(ssltk, transformers) parameter-name templates under the encoder / base prefix.
+
+    '{i}' is a layer index and '{p}' is weight|bias. One table serves both directions.
+    """
+    sew = mtype != "wav2vec2"
+    block = "encoder.encoder.layer.{i}." if mtype == "sew-d" else "encoder.layers.{i}."
+    layer = ([("attn.out.{p}", "attention.output.dense.{p}"), ("attn_norm.{p}", "attention.output.LayerNorm.{p}"),
+              ("ffn.fc1.{p}", "intermediate.dense.{p}"), ("ffn.fc2.{p}", "output.dense.{p}"),
+              ("ffn_norm.{p}", "output.LayerNorm.{p}")] if mtype == "sew-d" else
+             [("attn.out.{p}", "attention.out_proj.{p}"), ("attn_norm.{p}", "layer_norm.{p}"),
+              ("ffn.fc1.{p}", "feed_forward.intermediate_dense.{p}"), ("ffn.fc2.{p}", "feed_forward.output_dense.{p}"),
+              ("ffn_norm.{p}", "final_layer_norm.{p}")])
+    weight_norm = "parametrizations.weight.original"
+    return [
+        ("frontend.layers.{i}.conv.{p}", "feature_extractor.conv_layers.{i}.conv.{p}"),
+        ("frontend.layers.{i}.norm.{p}", "feature_extractor.conv_layers.{i}.layer_norm.{p}"),
+        ("feature_norm.{p}", "layer_norm.{p}" if sew else "feature_projection.layer_norm.{p}"),
+        ("feature_proj.{p}", "feature_projection.{p}" if sew else "feature_projection.projection.{p}"),
+        ("mask_emb", "masked_spec_embed"),
+        ("context.pos_conv.conv.bias", "encoder.pos_conv_embed.conv.bias"),
+        (f"context.pos_conv.conv.{weight_norm}0", f"encoder.pos_conv_embed.conv.{weight_norm}0"),
+        (f"context.pos_conv.conv.{weight_norm}1", f"encoder.pos_conv_embed.conv.{weight_norm}1"),
+        ("context.final_norm.{p}" if pre_ln else "context.input_norm.{p}", "encoder.layer_norm.{p}"),
+        ("context.upsample.proj.{p}", "encoder.upsample.projection.{p}"),
+        ("context.rel_pos.embedding.weight", "encoder.encoder.rel_embeddings.weight"),
+        ("context.rel_pos.norm.{p}", "encoder.encoder.LayerNorm.{p}"),
+    ] + [("context.layers.{i}." + ours, block + theirs) for ours, theirs in layer]
+
+
+# Pre-training and CTC parts sit outside the base model in transformers.
+HEAD_PAIRS = [("quantizer.codevectors", "quantizer.codevectors"), ("quantizer.weight_proj.{p}", "quantizer.weight_proj.{p}"),
+              ("project_c.{p}", "project_hid.{p}"), ("project_q.{p}", "project_q.{p}"), ("ctc.{p}", "lm_head.{p}")]
+# Older transformers checkpoints store the positional conv's weight norm as weight_g / weight_v.
+LEGACY_NAMES = {".weight_g": ".parametrizations.weight.original0", ".weight_v": ".parametrizations.weight.original1"}
+
+
+def _regex(template: str) -> re.Pattern:
+    return re.compile(re.escape(template).replace(r"\{i\}", r"(?P<i>\d+)").replace(r"\{p\}", r"(?P<p>weight|bias)"))
+
+
+def _rename(state: dict[str, torch.Tensor], pairs: list[tuple[str, str]], src: int, prefix_out: str,
+            unmatched: list[str]) -> dict[str, torch.Tensor]:
+    compiled = [(_regex(pair[src]), pair[1 - src]) for pair in pairs]
+    out = {}
+    for k, v in state.items():
+        for regex, target in compiled:
+            if m := regex.fullmatch(k):
+                out[prefix_out + target.format(**m.groupdict())] = v
+                break
+        else:
+            unmatched.append(k)
+    return out
+
+
+def _qkv_names(mtype: str) -> tuple[str, str]:
+    """(transformers block prefix template, q/k/v module names)."""
+    if mtype == "sew-d":
+        return "encoder.encoder.layer.{i}.", ("attention.self.query_proj", "attention.self.key_proj",
+                                               "attention.self.value_proj")
+    return "encoder.layers.{i}.", ("attention.q_proj", "attention.k_proj", "attention.v_proj")
 
 
 def state_from_hf(sd: dict[str, torch.Tensor], cfg: ModelConfig, mtype: str) -> dict[str, torch.Tensor]:
     """transformers state dict -> ssltk (Wav2Vec2ForPretraining + ctc) state dict."""
     base = MODEL_TYPES[mtype] + "."
     if not any(k.startswith(base) for k in sd):
-        base = ""
-    out: dict[str, torch.Tensor] = {}
-    used: set[str] = set()
-
-    def take(hf_key, ours):
-        out[ours] = sd[hf_key]
-        used.add(hf_key)
-
-    sew = mtype != "wav2vec2"
-    for k in sd:
-        if not k.startswith(base):
-            continue
-        rest = k[len(base):]
-        if m := re.fullmatch(r"feature_extractor\.conv_layers\.(\d+)\.conv\.(weight|bias)", rest):
-            take(k, f"encoder.frontend.layers.{m[1]}.conv.{m[2]}")
-        elif m := re.fullmatch(r"feature_extractor\.conv_layers\.(\d+)\.layer_norm\.(weight|bias)", rest):
-            take(k, f"encoder.frontend.layers.{m[1]}.norm.{m[2]}")
-        elif m := re.fullmatch(r"(?:feature_projection\.layer_norm|layer_norm)\.(weight|bias)", rest):
-            if rest.startswith("layer_norm") and not sew:
-                continue
-            take(k, f"encoder.feature_norm.{m[1]}")
-        elif m := re.fullmatch(r"feature_projection(?:\.projection)?\.(weight|bias)", rest):
-            take(k, f"encoder.feature_proj.{m[1]}")
-        elif rest == "masked_spec_embed":
-            take(k, "encoder.mask_emb")
-        elif m := re.fullmatch(r"encoder\.pos_conv_embed\.conv\.(.+)", rest):
-            name = {"weight_g": "parametrizations.weight.original0",
-                    "weight_v": "parametrizations.weight.original1"}.get(m[1], m[1])
-            take(k, f"encoder.context.pos_conv.conv.{name}")
-        elif m := re.fullmatch(r"encoder\.layer_norm\.(weight|bias)", rest):
-            where = "final_norm" if cfg.context.layer_norm_first else "input_norm"
-            take(k, f"encoder.context.{where}.{m[1]}")
-        elif m := re.fullmatch(r"encoder\.upsample\.projection\.(weight|bias)", rest):
-            take(k, f"encoder.context.upsample.proj.{m[1]}")
-        elif rest == "encoder.encoder.rel_embeddings.weight":
-            take(k, "encoder.context.rel_pos.embedding.weight")
-        elif m := re.fullmatch(r"encoder\.encoder\.LayerNorm\.(weight|bias)", rest):
-            take(k, f"encoder.context.rel_pos.norm.{m[1]}")
-    layer_re = re.compile(re.escape(base + _context_prefix(mtype)) + (r"layer\.(\d+)\.(.+)" if mtype == "sew-d"
-                                                                      else r"layers\.(\d+)\.(.+)"))
-    table, qkv_names = (_SEWD_LAYER_MAP, _SEWD_QKV) if mtype == "sew-d" else (_LAYER_MAP, _LAYER_QKV)
-    for k in sd:
-        if not (m := layer_re.fullmatch(k)):
-            continue
-        i, rest = m[1], m[2]
-        for pat, tpl in table:
-            if mm := re.fullmatch(pat, rest):
-                take(k, f"encoder.context.layers.{i}." + tpl.format(*mm.groups()))
+        base = ""  # a bare Wav2Vec2Model / SEWModel / SEWDModel
+    for old, new in LEGACY_NAMES.items():
+        sd = {k.replace(old, new) if "pos_conv_embed" in k else k: v for k, v in sd.items()}
+    is_head = re.compile(r"(quantizer|project_hid|project_q|lm_head)\.").match
+    heads = {k: v for k, v in sd.items() if is_head(k)}
+    body = {k[len(base):] if k.startswith(base) else k: v for k, v in sd.items() if not is_head(k)}
+    block, qkv = _qkv_names(mtype)
+    out = {}
     for i in range(cfg.context.layers):
-        prefix = base + _context_prefix(mtype) + ("layer." if mtype == "sew-d" else "layers.") + f"{i}."
         for p in ("weight", "bias"):
-            parts = [prefix + f"{n}.{p}" for n in qkv_names]
-            if all(x in sd for x in parts):
-                out[f"encoder.context.layers.{i}.attn.qkv.{p}"] = torch.cat([sd[x] for x in parts], 0)
-                used.update(parts)
-    heads = {"quantizer.codevectors": "quantizer.codevectors", "quantizer.weight_proj.weight": "quantizer.weight_proj.weight",
-             "quantizer.weight_proj.bias": "quantizer.weight_proj.bias", "project_hid.weight": "project_c.weight",
-             "project_hid.bias": "project_c.bias", "project_q.weight": "project_q.weight",
-             "project_q.bias": "project_q.bias", "lm_head.weight": "ctc.weight", "lm_head.bias": "ctc.bias"}
-    for hf_key, ours in heads.items():
-        if hf_key in sd:
-            take(hf_key, ours)
-    left = sorted(set(sd) - used)
+            parts = [block.format(i=i) + f"{n}.{p}" for n in qkv]
+            if all(x in body for x in parts):
+                out[f"encoder.context.layers.{i}.attn.qkv.{p}"] = torch.cat([body.pop(x) for x in parts], 0)
+    left: list[str] = []
+    out.update(_rename(body, name_pairs(mtype, cfg.context.layer_norm_first), 1, "encoder.", left))
+    out.update(_rename(heads, HEAD_PAIRS, 1, "", left))
     if left:
-        raise ConversionError(f"unrecognised transformers weights: {left[:8]}{' ...' if len(left) > 8 else ''}")
+        raise ConversionError(f"unrecognised transformers weights: {sorted(left)[:8]}{' ...' if len(left) > 8 else ''}")
     return out
 
 
 def state_to_hf(state: dict[str, torch.Tensor], cfg: ModelConfig, base: str) -> dict[str, torch.Tensor]:
     """Inverse of state_from_hf; `base` is '' (bare model) or e.g. 'wav2vec2.'."""
     mtype = model_type_of(cfg)
-    sew = mtype != "wav2vec2"
-    ctx = base + _context_prefix(mtype)
-    out = {}
+    block, qkv = _qkv_names(mtype)
+    body, heads, out = {}, {}, {}
     for k, v in state.items():
-        if m := re.fullmatch(r"encoder\.frontend\.layers\.(\d+)\.conv\.(weight|bias)", k):
-            out[f"{base}feature_extractor.conv_layers.{m[1]}.conv.{m[2]}"] = v
-        elif m := re.fullmatch(r"encoder\.frontend\.layers\.(\d+)\.norm\.(weight|bias)", k):
-            out[f"{base}feature_extractor.conv_layers.{m[1]}.layer_norm.{m[2]}"] = v
-        elif m := re.fullmatch(r"encoder\.feature_norm\.(weight|bias)", k):
-            out[f"{base}{'layer_norm' if sew else 'feature_projection.layer_norm'}.{m[1]}"] = v
-        elif m := re.fullmatch(r"encoder\.feature_proj\.(weight|bias)", k):
-            out[f"{base}{'feature_projection' if sew else 'feature_projection.projection'}.{m[1]}"] = v
-        elif k == "encoder.mask_emb":
-            out[f"{base}masked_spec_embed"] = v
-        elif m := re.fullmatch(r"encoder\.context\.pos_conv\.conv\.(.+)", k):
-            out[f"{base}encoder.pos_conv_embed.conv.{m[1]}"] = v
-        elif m := re.fullmatch(r"encoder\.context\.(?:input_norm|final_norm)\.(weight|bias)", k):
-            out[f"{base}encoder.layer_norm.{m[1]}"] = v
-        elif m := re.fullmatch(r"encoder\.context\.upsample\.proj\.(weight|bias)", k):
-            out[f"{base}encoder.upsample.projection.{m[1]}"] = v
-        elif k == "encoder.context.rel_pos.embedding.weight":
-            out[f"{base}encoder.encoder.rel_embeddings.weight"] = v
-        elif m := re.fullmatch(r"encoder\.context\.rel_pos\.norm\.(weight|bias)", k):
-            out[f"{base}encoder.encoder.LayerNorm.{m[1]}"] = v
-        elif m := re.fullmatch(r"encoder\.context\.layers\.(\d+)\.(.+)", k):
-            i, rest = m[1], m[2]
-            prefix = ctx + ("layer." if mtype == "sew-d" else "layers.") + f"{i}."
-            if mm := re.fullmatch(r"attn\.qkv\.(weight|bias)", rest):
-                names = _SEWD_QKV if mtype == "sew-d" else _LAYER_QKV
-                for n, part in zip(names, v.chunk(3, 0)):
-                    out[prefix + f"{n}.{mm[1]}"] = part.clone()
-                continue
-            table = _SEWD_LAYER_MAP if mtype == "sew-d" else _LAYER_MAP
-            for pat, tpl in table:
-                hf_name = pat.replace("\\.", ".").replace("(weight|bias)", "{0}")
-                ours_pat = tpl.replace(".", "\\.").replace("{0}", "(weight|bias)")
-                if mm := re.fullmatch(ours_pat, rest):
-                    out[prefix + hf_name.format(mm[1])] = v
-                    break
-            else:
-                raise ConversionError(f"no transformers name for {k}")
-        elif k.startswith("quantizer."):
-            out[k] = v
-        elif m := re.fullmatch(r"project_c\.(weight|bias)", k):
-            out[f"project_hid.{m[1]}"] = v
-        elif m := re.fullmatch(r"project_q\.(weight|bias)", k):
-            out[k] = v
-        elif m := re.fullmatch(r"ctc\.(weight|bias)", k):
-            out[f"lm_head.{m[1]}"] = v
+        if m := re.fullmatch(r"encoder\.context\.layers\.(\d+)\.attn\.qkv\.(weight|bias)", k):
+            for name, part in zip(qkv, v.chunk(3, 0)):
+                out[base + block.format(i=m[1]) + f"{name}.{m[2]}"] = part.clone()
+        elif k.startswith("encoder."):
+            body[k[len("encoder."):]] = v
         else:
-            raise ConversionError(f"no transformers name for {k}")
+            heads[k] = v
+    left: list[str] = []
+    out.update(_rename(body, name_pairs(mtype, cfg.context.layer_norm_first), 0, base, left))
+    out.update(_rename(heads, HEAD_PAIRS, 0, "", left))
+    if left:
+        raise ConversionError(f"no transformers name for {sorted(left)[:8]}")
     return out
 
 
