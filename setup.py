@@ -20,7 +20,12 @@ setup(
         "pyyaml",
         "safetensors",
         "soundfile",
-        "scipy",  # polyphase resampling of non-16 kHz audio (--resample)
+        "scipy",  # polyphase resampling of non-16 kHz audio (--resample); lhotse's resampling
+        "lhotse",
+        "urllib3",  # imported by lhotse but not declared by it
+        "tensorboard",
+        "tqdm",
+        "matplotlib",
     ],
     extras_require={
         "dev": ["pytest", "pytest-timeout", "transformers>=4.40"],

@@ -36,3 +36,30 @@ def write_wav(path: str | Path, seconds: float = 1.0, sample_rate: int = 16000, 
     data = wav.numpy().T if channels > 1 else wav[0].numpy()
     sf.write(str(path), np.ascontiguousarray(data), sample_rate)
     return Path(path)
+
+
+def write_cuts(directory: str | Path, durations: list[float], seed: int = 0, name: str = "cuts.jsonl.gz",
+               sample_rate: int = 16000) -> Path:
+    """A tiny on-disk corpus: one FLAC per utterance and a Lhotse CutSet manifest."""
+    from lhotse import CutSet, Recording, RecordingSet
+
+    directory = Path(directory)
+    (directory / "wav").mkdir(parents=True, exist_ok=True)
+    recs = []
+    for i, d in enumerate(durations):
+        path = write_wav(directory / "wav" / f"utt{seed}_{i:04d}.flac", seconds=d, sample_rate=sample_rate,
+                         seed=seed * 1000 + i)
+        recs.append(Recording.from_file(path, recording_id=f"utt{seed}_{i:04d}"))
+    cuts = CutSet.from_manifests(recordings=RecordingSet.from_recordings(recs))
+    out = directory / name
+    cuts.to_file(out)
+    return out
+
+
+def pretrain_overrides(corpus: dict, **kw) -> list[str]:
+    """key=value overrides for a seconds-long pre-training run of the tiny SEW-D preset."""
+    args = {"preset": "sewd-test", "data.train_cuts": corpus["train"], "data.max_duration": 10,
+            "data.num_workers": 0, "train.max_updates": 6, "train.log_every": 2, "train.checkpoint_every": 3,
+            "schedule.warmup_updates": 2, "train.progress_bar": "false"}
+    args.update(kw)
+    return [f"{k}={v}" for k, v in args.items()]

@@ -1,0 +1,167 @@
+"""Lhotse CutSets -> padded waveform batches, in duration-sized buckets.
+
+The sampler (lhotse DynamicBucketingSampler) yields CutSets of about
+`max_duration` seconds; the dataset reads their audio in DataLoader workers,
+crops long cuts to `max_samples` at an offset that is a pure function of
+(seed, epoch, cut id), skips unusable cuts (unreadable, empty, too short, wrong
+sample rate) and reports them, and pads to (N, S) with `audio_lens`.
+
+Resuming mid-epoch replays the sampler's deterministic order for the epoch and
+skips the batches already consumed, so a resumed run sees exactly the batches
+an uninterrupted run would.
+
+    >>> cuts = load_cuts("data/manifests/cuts_train.jsonl.gz")          # doctest: +SKIP
+    >>> loader = pretrain_loader(cuts, DataConfig(), seed=1)            # doctest: +SKIP
+    >>> loader.sampler.set_position(epoch=0, skip=0)                    # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ssltk.data.audio import SAMPLE_RATE
+from ssltk.train.config import DataConfig
+
+log = logging.getLogger(__name__)
+
+
+class DataError(ValueError):
+    """Training data that cannot be used; the message names the file and the fix."""
+
+
+def load_cuts(path: str | Path):
+    """A lazily read CutSet from a .jsonl(.gz) manifest or a Lhotse Shar directory."""
+    from lhotse import CutSet
+
+    path = Path(path)
+    if not str(path):
+        raise DataError("no CutSet given: set data.train_cuts to a cuts .jsonl.gz manifest or a Shar directory")
+    if path.is_dir():
+        if not any(path.glob("cuts.*")):
+            raise DataError(f"{path} is a directory without cuts.*.jsonl.gz shards (not a Lhotse Shar directory)")
+        return CutSet.from_shar(in_dir=path)
+    if not path.is_file():
+        raise DataError(f"CutSet manifest {path} does not exist; prepare it with the recipe's manifest stage")
+    return CutSet.from_jsonl_lazy(path) if ".jsonl" in path.name else CutSet.from_file(path)
+
+
+@dataclass
+class Skipped:
+    cut_id: str
+    source: str
+    reason: str
+
+
+def _source(cut) -> str:
+    try:
+        return ",".join(s.source for s in cut.recording.sources)
+    except AttributeError:
+        return "<no recording>"
+
+
+def crop_offset(cut_id: str, num_samples: int, max_samples: int, seed: int, epoch: int) -> int:
+    """Deterministic random crop start: the same cut gets the same offset in a resumed run."""
+    if num_samples <= max_samples:
+        return 0
+    return random.Random(f"{seed}/{epoch}/{cut_id}").randrange(num_samples - max_samples + 1)
+
+
+class AudioBatchDataset(torch.utils.data.Dataset):
+    """CutSet -> {'audio': (N, S), 'audio_lens': (N,), 'cut_ids', 'skipped': [Skipped]}."""
+
+    def __init__(self, cfg: DataConfig, seed: int = 0, crop: bool = True):
+        self.cfg, self.seed, self.crop = cfg, seed, crop
+        self.epoch = 0
+
+    def load(self, cut) -> np.ndarray:
+        if cut.sampling_rate != SAMPLE_RATE:
+            if not self.cfg.resample:
+                raise DataError(f"sampled at {cut.sampling_rate} Hz, not {SAMPLE_RATE} Hz "
+                                "(set data.resample=true, or resample the manifest with cuts.resample(16000))")
+            cut = cut.resample(SAMPLE_RATE)
+        audio = cut.load_audio()
+        audio = audio.mean(axis=0) if audio.ndim == 2 else audio
+        if audio.size == 0:
+            raise DataError("no samples")
+        if not np.isfinite(audio).all():
+            raise DataError("NaN or infinite samples")
+        return audio.astype(np.float32, copy=False)
+
+    def __getitem__(self, cuts) -> dict:
+        waves, ids, skipped = [], [], []
+        for cut in cuts:
+            try:
+                audio = self.load(cut)
+            except Exception as e:  # noqa: BLE001 - any reader failure skips this cut only
+                first_line = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                skipped.append(Skipped(cut.id, _source(cut), f"{type(e).__name__}: {first_line[:300]}"))
+                continue
+            if audio.shape[0] < self.cfg.min_samples:
+                skipped.append(Skipped(cut.id, _source(cut), f"too short ({audio.shape[0]} < "
+                                                            f"{self.cfg.min_samples} samples)"))
+                continue
+            if self.crop and audio.shape[0] > self.cfg.max_samples:
+                start = crop_offset(cut.id, audio.shape[0], self.cfg.max_samples, self.seed, self.epoch)
+                audio = audio[start:start + self.cfg.max_samples]
+            waves.append(torch.from_numpy(np.ascontiguousarray(audio)))
+            ids.append(cut.id)
+        lens = torch.tensor([w.shape[0] for w in waves], dtype=torch.long)
+        batch = torch.zeros(len(waves), int(lens.max()) if waves else 0)
+        for i, w in enumerate(waves):
+            batch[i, : w.shape[0]] = w
+        return {"audio": batch, "audio_lens": lens, "cut_ids": ids, "skipped": skipped}
+
+
+class ResumableBatches(torch.utils.data.Sampler):
+    """Wraps a lhotse sampler: epoch-seeded order, skipping batches already consumed."""
+
+    def __init__(self, sampler, dataset: AudioBatchDataset | None = None):
+        self.sampler, self.dataset = sampler, dataset
+        self.epoch, self.skip = 0, 0
+
+    def set_position(self, epoch: int, skip: int) -> None:
+        self.epoch, self.skip = epoch, skip
+        if self.dataset is not None:
+            self.dataset.epoch = epoch
+
+    def __iter__(self):
+        self.sampler.set_epoch(self.epoch)
+        for i, cuts in enumerate(self.sampler):
+            if i >= self.skip:
+                yield cuts
+        self.skip = 0
+
+    def __len__(self):  # unknown for lazy manifests
+        raise TypeError("the number of batches of a dynamic bucketing sampler is unknown in advance")
+
+
+def build_sampler(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank: int = 0, shuffle: bool | None = None):
+    from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler
+
+    # lhotse estimates bucket edges from the first 10k cuts and needs >= 2 buckets, each with a cut.
+    seen = sum(1 for _ in itertools.islice(iter(cuts), 10000))
+    if seen == 0:
+        raise DataError("the CutSet is empty; check the manifest stage's output")
+    buckets = min(cfg.num_buckets, seen)
+    common = dict(max_duration=cfg.max_duration, shuffle=cfg.shuffle if shuffle is None else shuffle, seed=seed,
+                  world_size=world_size, rank=rank, drop_last=False)
+    if buckets < 2:
+        return DynamicCutSampler(cuts, **common)
+    return DynamicBucketingSampler(cuts, num_buckets=buckets, **common)
+
+
+def pretrain_loader(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank: int = 0,
+                    validation: bool = False) -> torch.utils.data.DataLoader:
+    """DataLoader over a ResumableBatches sampler (loader.sampler) and AudioBatchDataset."""
+    dataset = AudioBatchDataset(cfg, seed=seed, crop=True)
+    sampler = ResumableBatches(build_sampler(cuts, cfg, seed, world_size, rank,
+                                             shuffle=False if validation else None), dataset)
+    return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None,
+                                       num_workers=0 if validation else cfg.num_workers,
+                                       persistent_workers=False)

@@ -1,0 +1,149 @@
+"""Configuration of a pre-training run: the model plus data, optimiser, schedule, loop.
+
+A YAML file holds only overrides; `preset` picks the model variant first:
+
+    # python -m ssltk.bin.pretrain --config conf/pretrain.yaml --exp-dir exp/pretrain
+    preset: sewd-tiny
+    model: {context: {layerdrop: 0.0}}
+    data: {train_cuts: data/manifests/cuts_train.jsonl.gz, max_duration: 80}
+    train: {max_updates: 20000, accum_grad: 4}
+
+    >>> cfg = load_pretrain_config(None, ["preset=sewd-test", "train.max_updates=10"])
+    >>> cfg.model.context.attention, cfg.train.max_updates
+    ('disentangled', 10)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ssltk.config import ConfigError, apply_overrides, load_yaml, merge
+from ssltk.models.config import ModelConfig
+from ssltk.models.presets import get_preset
+
+
+@dataclass
+class DataConfig:
+    """Lhotse CutSets in duration-bucketed batches (batch-size paper §III-C)."""
+
+    train_cuts: str = ""
+    """CutSet manifest (.jsonl / .jsonl.gz) or a Lhotse Shar directory."""
+    valid_cuts: str = ""
+    """Held-out CutSet for validation loss; empty disables validation."""
+    max_duration: float = 87.5
+    """Seconds of audio per device batch (fairseq: 1.4M samples = 87.5 s)."""
+    num_buckets: int = 30
+    max_samples: int = 250000
+    """Longer utterances are randomly cropped to this many samples."""
+    min_samples: int = 32000
+    """Shorter utterances are skipped (counted)."""
+    resample: bool = False
+    """Resample cuts that are not 16 kHz instead of skipping them."""
+    num_workers: int = 2
+    """DataLoader worker processes reading audio."""
+    shuffle: bool = True
+
+    def __post_init__(self):
+        if self.max_duration <= 0 or self.min_samples < 0 or self.max_samples < max(self.min_samples, 1):
+            raise ValueError("data: need max_duration > 0 and 0 <= min_samples <= max_samples")
+
+
+@dataclass
+class OptimConfig:
+    """AdamW (fairseq wav2vec 2.0 base values)."""
+
+    lr: float = 5e-4
+    """Peak learning rate."""
+    betas: tuple[float, ...] = (0.9, 0.98)
+    eps: float = 1e-6
+    weight_decay: float = 0.01
+    """Applied to matrices and conv kernels; biases, norms and embeddings of size 1-D are exempt."""
+    clip_norm: float = 0.0
+    """Gradient-norm clipping; 0 disables (the norm is still logged)."""
+
+    def __post_init__(self):
+        if self.lr <= 0 or len(self.betas) != 2:
+            raise ValueError("optim: lr must be > 0 and betas a pair")
+
+
+@dataclass
+class ScheduleConfig:
+    """Learning-rate schedule, a multiplier of optim.lr as a function of the update."""
+
+    type: Literal["polynomial", "tri_stage", "cyclic", "constant"] = "polynomial"
+    """polynomial: fairseq warmup + polynomial decay; tri_stage: warmup/hold/exponential decay
+    (fine-tuning); cyclic: triangular cycles of the batch-size study (§IV-A1)."""
+    warmup_updates: int = 32000
+    power: float = 1.0
+    end_lr_ratio: float = 0.0
+    phase_ratio: tuple[float, ...] = (0.1, 0.4, 0.5)
+    init_lr_scale: float = 0.01
+    final_lr_scale: float = 0.05
+    cycle_up: int = 25000
+    cycle_down: int = 25000
+    cycle_base_ratio: float = 0.01
+    """Cyclic: the cycle's base learning rate is this fraction of the maximum (1/100 in the paper)."""
+
+    def __post_init__(self):
+        if self.type == "tri_stage" and (len(self.phase_ratio) != 3 or abs(sum(self.phase_ratio) - 1) > 1e-6):
+            raise ValueError("schedule.phase_ratio must be three fractions summing to 1")
+
+
+@dataclass
+class TrainConfig:
+    """The update loop, checkpoints, logging, robustness."""
+
+    max_updates: int = 400000
+    accum_grad: int = 1
+    """Micro-batches per update (effective batch = max_duration x accum_grad x world size)."""
+    seed: int = 1
+    amp: Literal["none", "bf16", "fp16"] = "none"
+    """bf16 autocast (CPU and CUDA) or fp16 with loss scaling (CUDA only)."""
+    compile: bool = False
+    """torch.compile each Transformer block (static shapes per bucket)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_threads: int = 0
+    """torch intra-op threads; 0 keeps torch's default."""
+    checkpoint_every: int = 5000
+    keep_last: int = 5
+    log_every: int = 100
+    valid_every: int = 5000
+    max_consecutive_nonfinite: int = 20
+    """Abort after this many consecutive updates with NaN/inf loss or gradients."""
+    progress_bar: bool = True
+
+    def __post_init__(self):
+        if self.max_updates < 1 or self.accum_grad < 1 or self.checkpoint_every < 1 or self.keep_last < 1:
+            raise ValueError("train: max_updates, accum_grad, checkpoint_every and keep_last must be >= 1")
+        if self.log_every < 1 or self.valid_every < 1:
+            raise ValueError("train: log_every and valid_every must be >= 1")
+
+
+@dataclass
+class PretrainConfig:
+    preset: str = "w2v2-base"
+    """Model preset; `model` holds the resolved ModelConfig (preset + overrides)."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def load_pretrain_config(path: str | Path | None, overrides: list[str] = ()) -> PretrainConfig:
+    """YAML overrides, then `key.sub=value` overrides; `preset` is resolved before the rest."""
+    data = load_yaml(path) if path else {}
+    overrides = list(overrides)
+    preset = data.pop("preset", PretrainConfig.preset)
+    for item in overrides:
+        if item.startswith("preset="):
+            preset = item.split("=", 1)[1]
+    overrides = [o for o in overrides if not o.startswith("preset=")]
+    model = get_preset(preset)
+    try:
+        model = merge(model, data.pop("model", {}) or {}, "model")
+        cfg = merge(PretrainConfig(preset=preset, model=model), data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}" if path else str(e)) from None
+    return apply_overrides(cfg, overrides)

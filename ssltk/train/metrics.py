@@ -1,0 +1,99 @@
+"""Monitoring: JSONL + TensorBoard + console, written by rank 0 only.
+
+exp_dir/metrics.jsonl has one object per logged update, e.g.
+{"update": 100, "split": "train", "contrastive": 3.1, "accuracy": 0.42, "lr": 1e-4, ...};
+`ssltk.bin.plot` reads it back.
+
+    >>> avg = Averager(); avg.add({"loss": 2.0}, weight=1); avg.add({"loss": 4.0}, weight=3)
+    >>> avg.mean()["loss"]
+    3.5
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+class Averager:
+    """Weighted means of scalar metrics over a logging interval."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = defaultdict(float)
+        self.weights: dict[str, float] = defaultdict(float)
+
+    def add(self, values: dict[str, float], weight: float = 1.0) -> None:
+        for k, v in values.items():
+            self.sums[k] += float(v) * weight
+            self.weights[k] += weight
+
+    def mean(self) -> dict[str, float]:
+        return {k: self.sums[k] / self.weights[k] for k in self.sums if self.weights[k] > 0}
+
+    def reset(self) -> None:
+        self.sums.clear()
+        self.weights.clear()
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+class MetricsWriter:
+    def __init__(self, exp_dir: str | Path, enabled: bool = True, resume_update: int | None = None):
+        self.enabled = enabled
+        self.path = Path(exp_dir) / "metrics.jsonl"
+        self.tb = None
+        if not enabled:
+            return
+        if resume_update is not None and self.path.exists():
+            self._truncate(resume_update)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(Path(exp_dir) / "tensorboard"), purge_step=resume_update)
+        except ImportError:
+            log.warning("tensorboard is not installed: metrics go to %s only", self.path)
+
+    def _truncate(self, update: int) -> None:
+        """Drop lines logged after the checkpoint we resume from (the killed run's tail)."""
+        keep = [line for line in self.path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("update", 0) <= update]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(line + "\n" for line in keep))
+        os.replace(tmp, self.path)
+
+    def write(self, update: int, values: dict[str, float], split: str = "train") -> None:
+        if not self.enabled:
+            return
+        row = {"update": update, "split": split, **{k: _num(v) for k, v in values.items()}}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.tb is not None:
+            for k, v in values.items():
+                self.tb.add_scalar(f"{split}/{k}", v, update)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+def _num(v):
+    v = float(v)
+    return round(v, 6) if abs(v) < 1e6 else v
+
+
+def read_metrics(exp_dir: str | Path) -> list[dict]:
+    path = Path(exp_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist (is {exp_dir} a pre-training exp dir?)")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
