@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,11 +145,12 @@ class ResumableBatches(torch.utils.data.Sampler):
 def build_sampler(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank: int = 0, shuffle: bool | None = None):
     from lhotse.dataset import DynamicBucketingSampler, DynamicCutSampler
 
-    # lhotse estimates bucket edges from the first 10k cuts and needs >= 2 buckets, each with a cut.
+    # lhotse estimates bucket edges from the first 10k cuts and needs >= 2 buckets; a batch comes
+    # from one bucket, so small corpora get fewer buckets (>= 10 cuts each) to fill batches.
     seen = sum(1 for _ in itertools.islice(iter(cuts), 10000))
     if seen == 0:
         raise DataError("the CutSet is empty; check the manifest stage's output")
-    buckets = min(cfg.num_buckets, seen)
+    buckets = min(cfg.num_buckets, seen // 10)
     common = dict(max_duration=cfg.max_duration, shuffle=cfg.shuffle if shuffle is None else shuffle, seed=seed,
                   world_size=world_size, rank=rank, drop_last=False)
     if buckets < 2:
@@ -165,3 +167,50 @@ def pretrain_loader(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank:
     return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None,
                                        num_workers=0 if validation else cfg.num_workers,
                                        persistent_workers=False)
+
+
+class BatchStream:
+    """Endless non-empty batches over epochs, tracking (epoch, batches consumed) for resuming;
+    skipped cuts are warned about (first `max_warnings`) and counted in `skipped` by reason."""
+
+    def __init__(self, loader, epoch: int, consumed: int, max_warnings: int = 20):
+        self.loader, self.epoch, self.consumed = loader, epoch, consumed
+        self.skipped: Counter = Counter()
+        self.max_warnings = max_warnings
+        self.warned = 0
+        self._it = None
+        self._started_at = 0
+        self._usable = 0
+        self._examples: list[str] = []
+
+    def _restart(self):
+        self.loader.sampler.set_position(self.epoch, self.consumed)
+        self._it, self._started_at, self._usable = iter(self.loader), self.consumed, 0
+
+    def next_nonempty(self) -> dict:
+        while True:
+            if self._it is None:
+                self._restart()
+            try:
+                batch = next(self._it)
+            except StopIteration:
+                if self._started_at == 0 and self._usable == 0:  # a whole epoch without one usable cut
+                    raise DataError("no usable audio in the training CutSet: every cut was skipped"
+                                    + (f"; e.g. {'; '.join(self._examples)}" if self._examples else
+                                       " (the manifest is empty)")) from None
+                self.epoch, self.consumed, self._it = self.epoch + 1, 0, None
+                continue
+            self.consumed += 1
+            for s in batch["skipped"]:
+                self.skipped[s.reason.split(" (")[0].split(":")[0]] += 1
+                msg = f"cut {s.cut_id} ({s.source}): {s.reason}"
+                if len(self._examples) < 3:
+                    self._examples.append(msg)
+                if self.warned < self.max_warnings:
+                    log.warning("skipping %s", msg)
+                    self.warned += 1
+                    if self.warned == self.max_warnings:
+                        log.warning("further skipped cuts are only counted (metrics: skipped_cuts)")
+            if batch["audio"].shape[0] > 0:
+                self._usable += batch["audio"].shape[0]
+                return batch

@@ -34,7 +34,7 @@ import torch
 import yaml
 
 from ssltk.config import to_dict
-from ssltk.data.dataset import DataError, load_cuts, pretrain_loader
+from ssltk.data.dataset import BatchStream, load_cuts, pretrain_loader
 from ssltk.models.wav2vec2 import Wav2Vec2ForPretraining, build_pretraining_model
 from ssltk.objectives.contrastive import Wav2Vec2Objective
 from ssltk.targets.masking import sample_negatives
@@ -86,22 +86,31 @@ class UpdateResult:
     oom: int = 0
 
 
-def train_update(model, objective: Wav2Vec2Objective, micro_batches: list[dict], optimizer, scaler,
-                 cfg: PretrainConfig, world: World, update: int) -> UpdateResult:
-    """One optimizer update from this rank's micro-batches (gradient sync on the last one)."""
+@dataclass
+class Gradients:
+    """What backward over one update's micro-batches leaves besides .grad (not yet normalised)."""
+
+    sample_size: float = 0.0
+    seconds: float = 0.0
+    padded: float = 0.0
+    values: Averager = field(default_factory=Averager)
+    oom: bool = False
+
+
+def backward_micro_batches(model, objective: Wav2Vec2Objective, micro_batches: list[dict], scaler,
+                           cfg: PretrainConfig, world: World, update: int) -> Gradients:
+    """Forward + backward of this rank's micro-batches, summing per-frame losses into .grad
+    (gradient sync on the last one under DDP). Micro-batch i of rank r is seeded with
+    micro_seed(seed, update, r * len(micro_batches) + i)."""
     model.train()
     unwrap(model).set_num_updates(update)
-    optimizer.zero_grad(set_to_none=True)
-    sums = Averager()
-    sample_size = seconds = padded = 0.0
-    oom = 0
+    g = Gradients()
     n = len(micro_batches)
     for i, batch in enumerate(micro_batches):
         torch.manual_seed(micro_seed(cfg.train.seed, update, world.rank * n + i))
         wav = batch["audio"].to(world.device, non_blocking=True)
         lens = batch["audio_lens"].to(world.device)
-        sync = world.distributed and i < n - 1
-        with model.no_sync() if sync else contextlib.nullcontext():
+        with model.no_sync() if world.distributed and i < n - 1 else contextlib.nullcontext():
             try:
                 with autocast(cfg.train.amp, world.device):
                     out = model(wav, lens)
@@ -113,18 +122,30 @@ def train_update(model, objective: Wav2Vec2Objective, micro_batches: list[dict],
                 if world.distributed:
                     raise TrainingError("CUDA out of memory in a distributed step; lower data.max_duration "
                                         "(and raise train.accum_grad to keep the effective batch)") from None
-                optimizer.zero_grad(set_to_none=True)
-                torch.cuda.empty_cache()
-                return UpdateResult(ok=False, oom=1)
-        m = res.sample_size
-        sample_size += m
-        seconds += float(lens.sum()) / 16000
-        padded += wav.shape[0] * wav.shape[1] - float(lens.sum())
-        sums.add({"loss": res.loss.item(), "contrastive": res.contrastive.item(),
-                  "diversity": res.diversity.item(), "feature_pen": res.feature_pen.item(), **res.metrics},
-                 weight=max(m, 1))
-    total_m, total_seconds, total_padded, local_bad = all_reduce_sum(
-        [sample_size, seconds, padded, float(not math.isfinite(sums.mean().get("loss", 0.0)))], world)
+                g.oom = True
+                return g
+        g.sample_size += res.sample_size
+        g.seconds += float(lens.sum()) / 16000
+        g.padded += wav.shape[0] * wav.shape[1] - float(lens.sum())
+        g.values.add({"loss": res.loss.item(), "contrastive": res.contrastive.item(),
+                      "diversity": res.diversity.item(), "feature_pen": res.feature_pen.item(), **res.metrics},
+                     weight=max(res.sample_size, 1))
+    return g
+
+
+def train_update(model, objective: Wav2Vec2Objective, micro_batches: list[dict], optimizer, scaler,
+                 cfg: PretrainConfig, world: World, update: int) -> UpdateResult:
+    """One optimizer update from this rank's micro-batches."""
+    optimizer.zero_grad(set_to_none=True)
+    g = backward_micro_batches(model, objective, micro_batches, scaler, cfg, world, update)
+    if g.oom:
+        optimizer.zero_grad(set_to_none=True)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return UpdateResult(ok=False, oom=1)
+    values = g.values.mean()
+    total_m, total_seconds, total_padded, bad = all_reduce_sum(
+        [g.sample_size, g.seconds, g.padded, float(not math.isfinite(values.get("loss", 0.0)))], world)
     if scaler is not None:
         scaler.unscale_(optimizer)
     params = [p for p in model.parameters() if p.grad is not None]
@@ -133,7 +154,7 @@ def train_update(model, objective: Wav2Vec2Objective, micro_batches: list[dict],
         p.grad.mul_(factor)
     clip = cfg.optim.clip_norm if cfg.optim.clip_norm > 0 else float("inf")
     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip)) if params else 0.0
-    finite = math.isfinite(grad_norm) and local_bad == 0
+    finite = math.isfinite(grad_norm) and bad == 0
     if scaler is not None:
         scaler.step(optimizer)  # skips by itself on inf/NaN gradients
         scaler.update()
@@ -142,7 +163,7 @@ def train_update(model, objective: Wav2Vec2Objective, micro_batches: list[dict],
     total_samples = total_seconds * 16000 + total_padded
     return UpdateResult(ok=finite, sample_size=total_m, audio_seconds=total_seconds,
                         padding=total_padded / total_samples if total_samples else 0.0,
-                        grad_norm=grad_norm, values=sums.mean())
+                        grad_norm=grad_norm, values=values)
 
 
 @torch.no_grad()
@@ -186,52 +207,6 @@ class _StopFlag:
     def __exit__(self, *exc):
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
-
-
-class BatchStream:
-    """Endless micro-batches over epochs, tracking (epoch, batches consumed) for resuming."""
-
-    def __init__(self, loader, epoch: int, consumed: int, max_warnings: int = 20):
-        self.loader, self.epoch, self.consumed = loader, epoch, consumed
-        self.skipped: Counter = Counter()
-        self.max_warnings = max_warnings
-        self.warned = 0
-        self._it = None
-        self._started_at = 0
-        self._usable = 0
-        self._examples: list[str] = []
-
-    def _restart(self):
-        self.loader.sampler.set_position(self.epoch, self.consumed)
-        self._it, self._started_at, self._usable = iter(self.loader), self.consumed, 0
-
-    def next_nonempty(self) -> dict:
-        while True:
-            if self._it is None:
-                self._restart()
-            try:
-                batch = next(self._it)
-            except StopIteration:
-                if self._started_at == 0 and self._usable == 0:  # a whole epoch without one usable cut
-                    raise DataError("no usable audio in the training CutSet: every cut was skipped"
-                                    + (f"; e.g. {'; '.join(self._examples)}" if self._examples else
-                                       " (the manifest is empty)")) from None
-                self.epoch, self.consumed, self._it = self.epoch + 1, 0, None
-                continue
-            self.consumed += 1
-            for s in batch["skipped"]:
-                self.skipped[s.reason.split(" (")[0].split(":")[0]] += 1
-                msg = f"cut {s.cut_id} ({s.source}): {s.reason}"
-                if len(self._examples) < 3:
-                    self._examples.append(msg)
-                if self.warned < self.max_warnings:
-                    log.warning("skipping %s", msg)
-                    self.warned += 1
-                    if self.warned == self.max_warnings:
-                        log.warning("further skipped cuts are only counted (metrics: skipped_cuts)")
-            if batch["audio"].shape[0] > 0:
-                self._usable += batch["audio"].shape[0]
-                return batch
 
 
 def _setup_logging(exp_dir: Path, world: World) -> None:
