@@ -81,3 +81,79 @@ def infer_benchmark(presets: list[str], seconds: float = 10.0, threads: int = 2,
             row["speedup_vs_transformers"] = round(times[preset + "/transformers"] / times[preset], 3)
         rows.append(row)
     return rows
+
+
+def hf_pretraining_twin(state: dict, cfg) -> torch.nn.Module:
+    """transformers Wav2Vec2ForPreTraining with the same config and weights (linear heads only)."""
+    from transformers import Wav2Vec2ForPreTraining
+
+    from ssltk.models.hf import export_hf_dir
+
+    with tempfile.TemporaryDirectory() as d:
+        export_hf_dir({"config": cfg, "model": state}, d)
+        return Wav2Vec2ForPreTraining.from_pretrained(d)
+
+
+def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances: int = 4, threads: int = 2,
+                    vs_hf: bool = False, repeats: int = 3, seed: int = 0) -> list[dict]:
+    """Time of one pre-training update (forward, loss, backward, AdamW step) on a batch of
+    `utterances` utterances totalling `batch_seconds`; throughput in audio-seconds per second.
+
+    With vs_hf, transformers' Wav2Vec2ForPreTraining with the w2v2 preset's config and weights
+    (the first w2v2 preset in the list, else w2v2-base) is timed on the same batch, with its
+    masks and negatives drawn outside the timed region. All models alternate in one loop."""
+    from ssltk.models.wav2vec2 import build_pretraining_model
+    from ssltk.objectives.contrastive import Wav2Vec2Objective
+    from ssltk.targets.masking import sample_negatives
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    n = int(batch_seconds * 16000 / utterances)
+    wav = torch.randn(utterances, n)
+    lens = torch.full((utterances,), n)
+    fns, cfgs = {}, {}
+    for preset in presets:
+        cfgs[preset] = cfg = get_preset(preset, ["context.layerdrop=0"])
+        model = build_pretraining_model(cfg).train()
+        objective = Wav2Vec2Objective(cfg.objective)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+        def step(model=model, objective=objective, opt=opt, cfg=cfg):
+            opt.zero_grad(set_to_none=True)
+            out = model(wav, lens)
+            objective(out, sample_negatives(out.mask, cfg.objective.num_negatives)).loss.backward()
+            opt.step()
+
+        fns[preset] = step
+    if vs_hf:
+        ref = next((p for p in presets if p.startswith("w2v2")), "w2v2-base")
+        cfg = get_preset(ref, ["context.layerdrop=0"])
+        hf = hf_pretraining_twin(build_pretraining_model(cfg).state_dict(), cfg).train()
+        hf_opt = torch.optim.AdamW(hf.parameters(), lr=1e-5)
+        from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices, _sample_negative_indices
+
+        t = int(hf._get_feat_extract_output_lengths(torch.tensor(n)))
+        mask = _compute_mask_indices((utterances, t), cfg.masking.prob, cfg.masking.length,
+                                     min_masks=cfg.masking.min_masks)
+        neg = torch.tensor(_sample_negative_indices((utterances, t), cfg.objective.num_negatives, mask))
+        mask = torch.tensor(mask)
+
+        def hf_step():
+            hf_opt.zero_grad(set_to_none=True)
+            hf(wav, mask_time_indices=mask, sampled_negative_indices=neg).loss.backward()
+            hf_opt.step()
+
+        fns[f"transformers/{ref}"] = hf_step
+    times = {k: statistics.median(v) for k, v in time_alternating(fns, repeats).items()}
+    audio = batch_seconds
+    rows = []
+    for name, sec in times.items():
+        preset = name.split("/")[-1]
+        rows.append({"bench": "train", "model": name if "/" in name else f"ssltk/{name}",
+                     "preset": preset, "batch_seconds": audio, "utterances": utterances, "threads": threads,
+                     "repeats": repeats, "step_s": round(sec, 4), "audio_s_per_s": round(audio / sec, 3)})
+    if vs_hf:
+        hf_rate = rows[-1]["audio_s_per_s"]
+        for row in rows[:-1]:
+            row["speedup_vs_transformers_w2v2"] = round(row["audio_s_per_s"] / hf_rate, 3)
+    return rows

@@ -2,11 +2,14 @@
 
     python -m ssltk.bin.bench infer --preset sewd-mid --seconds 10 --threads 2 [--vs-hf]
     python -m ssltk.bin.bench infer --preset w2v2-base --preset sewd-mid --vs-hf   # several, side by side
+    python -m ssltk.bin.bench train --preset w2v2-base --preset sewd-mid --batch-seconds 20 --vs-hf
 
 `infer`: forward time of one utterance (batch 1, eval mode, random weights) of
 ssltk and, with --vs-hf, of the transformers model with identical config and
 weights. Every model of one run is timed alternately in the same process, so
 ratios between rows are side-by-side; `speedup_vs_transformers` = transformers / ssltk.
+`train`: one pre-training update (forward, loss, backward, AdamW step) on a fixed batch;
+throughput in audio-seconds per second, against transformers' Wav2Vec2ForPreTraining.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import argparse
 import json
 import sys
 
-from ssltk.benchmark import infer_benchmark
+from ssltk.benchmark import infer_benchmark, train_benchmark
 from ssltk.config import ConfigError
 
 
@@ -30,10 +33,23 @@ def main(argv=None) -> None:
     p.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--vs-hf", action="store_true", help="also time transformers with the same weights")
     p.add_argument("overrides", nargs="*", help="key.sub=value model overrides")
+    t = sub.add_parser("train", help="pre-training update time and audio-seconds per second")
+    t.add_argument("--preset", required=True, action="append")
+    t.add_argument("--batch-seconds", type=float, default=20.0)
+    t.add_argument("--utterances", type=int, default=4)
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--repeats", type=int, default=3)
+    t.add_argument("--vs-hf", action="store_true",
+                   help="also time transformers' Wav2Vec2ForPreTraining (w2v2 config) on the same batch")
     args = parser.parse_args(argv)
     try:
-        for row in infer_benchmark(args.preset, args.seconds, args.threads, args.vs_hf, args.repeats,
-                                   args.overrides, args.dtype):
+        if args.bench == "infer":
+            rows = infer_benchmark(args.preset, args.seconds, args.threads, args.vs_hf, args.repeats,
+                                   args.overrides, args.dtype)
+        else:
+            rows = train_benchmark(args.preset, args.batch_seconds, args.utterances, args.threads, args.vs_hf,
+                                   args.repeats)
+        for row in rows:
             print(json.dumps(row), flush=True)
     except ConfigError as e:
         sys.exit(f"error: {e}")

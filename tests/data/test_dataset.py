@@ -64,3 +64,18 @@ def test_distributed_ranks_get_disjoint_shares(tmp_path):
 
 def test_sf_available():  # the corpus helpers write FLAC through soundfile
     assert "FLAC" in sf.available_formats()
+
+
+def test_shar_directories_load_like_manifests(tmp_path):
+    path = write_cuts(tmp_path, [2.0, 2.5, 3.0])
+    shar = tmp_path / "shar"
+    shar.mkdir()
+    load_cuts(path).to_shar(shar, fields={"recording": "flac"}, shard_size=2)
+    cuts = load_cuts(shar)
+    batch = AudioBatchDataset(DataConfig(min_samples=0))[cuts]
+    assert batch["audio"].shape == (3, 48000) and not batch["skipped"]
+    import pytest
+
+    from ssltk.data.dataset import DataError
+    with pytest.raises(DataError, match="not a Lhotse Shar directory"):
+        load_cuts(tmp_path / "wav")

@@ -1,5 +1,6 @@
 """The pre-training loop: resume, interruption, robustness (tiny preset, tiny corpus)."""
 import json
+import math
 import os
 import signal
 import subprocess
@@ -185,3 +186,11 @@ def test_cli_reports_config_errors(tmp_path):
     out = proc.communicate(timeout=120)[0]
     assert proc.returncode == 1 and "unknown config key 'train.max_update'" in out
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_torch_compile_option_trains(corpus, tmp_path):
+    cfg = load_pretrain_config(None, base_overrides(corpus, **{"preset": "w2v2-test", "train.compile": "true",
+                                                               "train.max_updates": 2}))
+    last = pretrain(cfg, tmp_path)
+    assert math.isfinite(last["loss"])
