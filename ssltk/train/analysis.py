@@ -15,11 +15,11 @@ from ssltk.config import from_dict
 from ssltk.data.dataset import BatchStream, load_cuts, pretrain_loader
 from ssltk.models.checkpoint import load_checkpoint
 from ssltk.models.wav2vec2 import build_pretraining_model
-from ssltk.objectives.contrastive import Wav2Vec2Objective
 from ssltk.train.config import PretrainConfig
 from ssltk.train.distributed import World
 from ssltk.train.metrics import read_metrics
-from ssltk.train.pretrain import backward_micro_batches
+from ssltk.train.loop import backward_micro_batches
+from ssltk.train.pretrain import PretrainTask
 
 # (metric keys, title, log-scale): the panels of the batch-size study's Figure 2, plus lr and validation.
 PANELS = [
@@ -117,7 +117,7 @@ def gradient_variance(ckpt_path: str | Path, batches: int = 10, micro_batches: i
     cfg = from_dict(PretrainConfig, ckpt["train_config"])
     model = build_pretraining_model(cfg.model)
     model.load_state_dict(ckpt["model"])
-    objective = Wav2Vec2Objective(cfg.model.objective)
+    task = PretrainTask(cfg)
     micro = micro_batches or cfg.train.accum_grad * max(1, len(ckpt.get("data_positions", [[0, 0]])))
     loader = pretrain_loader(load_cuts(cuts or cfg.data.train_cuts), cfg.data, seed=seed)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -127,7 +127,7 @@ def gradient_variance(ckpt_path: str | Path, batches: int = 10, micro_batches: i
         # an independent random batch: a fresh shuffle (epoch k of a different seed) per sample
         stream = BatchStream(loader, epoch=k, consumed=random.Random(f"{seed}/{k}").randrange(4))
         model.zero_grad(set_to_none=True)
-        g = backward_micro_batches(model, objective, [stream.next_nonempty() for _ in range(micro)], None, cfg,
+        g = backward_micro_batches(model, task, [stream.next_nonempty() for _ in range(micro)], None, cfg,
                                    World(), ckpt["update"] + k)
         for p, mu, s2 in zip(params, mean, m2):
             grad = p.grad / max(g.sample_size, 1.0) if p.grad is not None else torch.zeros_like(p)

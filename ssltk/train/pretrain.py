@@ -1,230 +1,64 @@
-"""The pre-training loop (batch-size paper §III; fairseq semantics).
+"""Self-supervised pre-training with the wav2vec 2.0 objective (batch-size paper §III).
 
     cfg = load_pretrain_config("conf/pretrain.yaml")
     pretrain(cfg, "exp/pretrain")       # re-running resumes from the newest checkpoint
 
-One update = `accum_grad` micro-batches per rank. Gradients are normalised by the
-number of masked frames summed over all micro-batches and ranks (fairseq's
-sample-size normalisation), so 2 ranks x 1 micro-batch and 1 rank x 2
-micro-batches give the same update. All randomness of a micro-batch (masks,
-negatives, dropout, Gumbel noise, LayerDrop) comes from a seed that is a pure
-function of (seed, update, global micro-batch index); data order and crops are
-functions of (seed, epoch). Together with the saved optimizer state and data
-position this makes resuming bit-exact.
-
-Robustness: SIGTERM/SIGINT finish the update, checkpoint and return; updates
-with NaN/inf loss or gradients are skipped and counted (abort after
-`max_consecutive_nonfinite` in a row); a CUDA out-of-memory micro-batch is skipped
-and counted; unusable cuts are skipped with a warning naming the cut and file.
+The loop itself (accumulation, DDP, exact resume, robustness) is ssltk.train.loop;
+this module says what a pre-training micro-batch is: masked frames, quantized
+targets, same-utterance negatives and L_m + alpha L_d + beta L_f, normalised by
+the number of masked frames.
 """
 from __future__ import annotations
 
-import contextlib
-import logging
-import math
-import random
-import signal
-import sys
-import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 
 from ssltk.config import to_dict
-from ssltk.data.dataset import BatchStream, load_cuts, pretrain_loader
-from ssltk.models.wav2vec2 import Wav2Vec2ForPretraining, build_pretraining_model
+from ssltk.data.dataset import load_cuts, pretrain_loader
+from ssltk.models.wav2vec2 import build_pretraining_model
 from ssltk.objectives.contrastive import Wav2Vec2Objective
 from ssltk.targets.masking import sample_negatives
-from ssltk.train.checkpoint import load_latest, rng_state, save_training_checkpoint, set_rng_state
 from ssltk.train.config import PretrainConfig
-from ssltk.train.distributed import World, all_reduce_sum, barrier, init_world, shutdown
-from ssltk.train.metrics import Averager, MetricsWriter, peak_memory_mb
-from ssltk.train.schedules import lr_multiplier
+from ssltk.train.distributed import init_world, shutdown
+from ssltk.train.loop import (TrainingError, autocast, backward_micro_batches, run_training, setup_logging,
+                              train_update, unwrap, write_resolved_config)
+from ssltk.train.metrics import Averager
 
-log = logging.getLogger("ssltk.pretrain")
-OOM_ERRORS = (torch.OutOfMemoryError,) if hasattr(torch, "OutOfMemoryError") else (torch.cuda.OutOfMemoryError,)
-
-
-class TrainingError(RuntimeError):
-    """The run cannot continue; the message says why and what to change."""
+__all__ = ["PretrainTask", "pretrain", "TrainingError", "train_update", "backward_micro_batches"]
 
 
-def micro_seed(seed: int, update: int, index: int) -> int:
-    return random.Random(f"{seed}/{update}/{index}").getrandbits(63)
+class PretrainTask:
+    def __init__(self, cfg: PretrainConfig):
+        self.cfg = cfg
+        self.objective = Wav2Vec2Objective(cfg.model.objective)
 
+    def before_update(self, model, update: int) -> None:
+        model.set_num_updates(update)
 
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on matrices / kernels / codebooks; none on biases, norms, mask embedding."""
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (decay if p.ndim >= 2 else no_decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    def loss(self, model, batch: dict, device: torch.device):
+        out = model(batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device))
+        res = self.objective(out, sample_negatives(out.mask, self.cfg.model.objective.num_negatives))
+        metrics = {"loss": res.loss.item(), "contrastive": res.contrastive.item(),
+                   "diversity": res.diversity.item(), "feature_pen": res.feature_pen.item(), **res.metrics}
+        # fairseq: sum over masked frames now, divide by the total after accumulation
+        return res.loss * res.sample_size, float(res.sample_size), metrics
 
+    def validate(self, model, loader, device: torch.device) -> dict:
+        avg = Averager()
+        for batch in loader:
+            if batch["audio"].shape[0] == 0:
+                continue
+            with autocast(self.cfg.train.amp, device):
+                loss, size, metrics = self.loss(model, batch, device)
+            avg.add(metrics, weight=max(size, 1))
+        return avg.mean()
 
-def unwrap(model: torch.nn.Module) -> Wav2Vec2ForPretraining:
-    return model.module if hasattr(model, "module") else model
+    def is_better(self, new: dict, best: dict | None) -> bool:
+        return "loss" in new and (best is None or new["loss"] < best["loss"])
 
-
-def autocast(amp: str, device: torch.device):
-    if amp == "none":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
-
-
-@dataclass
-class UpdateResult:
-    ok: bool
-    sample_size: float = 0.0
-    audio_seconds: float = 0.0
-    padding: float = 0.0
-    grad_norm: float = float("nan")
-    values: dict = field(default_factory=dict)
-    oom: int = 0
-
-
-@dataclass
-class Gradients:
-    """What backward over one update's micro-batches leaves besides .grad (not yet normalised)."""
-
-    sample_size: float = 0.0
-    seconds: float = 0.0
-    padded: float = 0.0
-    values: Averager = field(default_factory=Averager)
-    oom: bool = False
-
-
-def backward_micro_batches(model, objective: Wav2Vec2Objective, micro_batches: list[dict], scaler,
-                           cfg: PretrainConfig, world: World, update: int) -> Gradients:
-    """Forward + backward of this rank's micro-batches, summing per-frame losses into .grad
-    (gradient sync on the last one under DDP). Micro-batch i of rank r is seeded with
-    micro_seed(seed, update, r * len(micro_batches) + i)."""
-    model.train()
-    unwrap(model).set_num_updates(update)
-    g = Gradients()
-    n = len(micro_batches)
-    for i, batch in enumerate(micro_batches):
-        torch.manual_seed(micro_seed(cfg.train.seed, update, world.rank * n + i))
-        wav = batch["audio"].to(world.device, non_blocking=True)
-        lens = batch["audio_lens"].to(world.device)
-        with model.no_sync() if world.distributed and i < n - 1 else contextlib.nullcontext():
-            try:
-                with autocast(cfg.train.amp, world.device):
-                    out = model(wav, lens)
-                    res = objective(out, sample_negatives(out.mask, cfg.model.objective.num_negatives))
-                # fairseq: sum over masked frames now, divide by the total after accumulation
-                loss = res.loss.float() * res.sample_size
-                (scaler.scale(loss) if scaler is not None else loss).backward()
-            except OOM_ERRORS:
-                if world.distributed:
-                    raise TrainingError("CUDA out of memory in a distributed step; lower data.max_duration "
-                                        "(and raise train.accum_grad to keep the effective batch)") from None
-                g.oom = True
-                return g
-        g.sample_size += res.sample_size
-        g.seconds += float(lens.sum()) / 16000
-        g.padded += wav.shape[0] * wav.shape[1] - float(lens.sum())
-        g.values.add({"loss": res.loss.item(), "contrastive": res.contrastive.item(),
-                      "diversity": res.diversity.item(), "feature_pen": res.feature_pen.item(), **res.metrics},
-                     weight=max(res.sample_size, 1))
-    return g
-
-
-def train_update(model, objective: Wav2Vec2Objective, micro_batches: list[dict], optimizer, scaler,
-                 cfg: PretrainConfig, world: World, update: int) -> UpdateResult:
-    """One optimizer update from this rank's micro-batches."""
-    optimizer.zero_grad(set_to_none=True)
-    g = backward_micro_batches(model, objective, micro_batches, scaler, cfg, world, update)
-    if g.oom:
-        optimizer.zero_grad(set_to_none=True)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        return UpdateResult(ok=False, oom=1)
-    values = g.values.mean()
-    total_m, total_seconds, total_padded, bad = all_reduce_sum(
-        [g.sample_size, g.seconds, g.padded, float(not math.isfinite(values.get("loss", 0.0)))], world)
-    if scaler is not None:
-        scaler.unscale_(optimizer)
-    params = [p for p in model.parameters() if p.grad is not None]
-    factor = world.size / max(total_m, 1.0)  # DDP already averaged over ranks
-    for p in params:
-        p.grad.mul_(factor)
-    clip = cfg.optim.clip_norm if cfg.optim.clip_norm > 0 else float("inf")
-    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip)) if params else 0.0
-    finite = math.isfinite(grad_norm) and bad == 0
-    if scaler is not None:
-        scaler.step(optimizer)  # skips by itself on inf/NaN gradients
-        scaler.update()
-    elif finite:
-        optimizer.step()
-    total_samples = total_seconds * 16000 + total_padded
-    return UpdateResult(ok=finite, sample_size=total_m, audio_seconds=total_seconds,
-                        padding=total_padded / total_samples if total_samples else 0.0,
-                        grad_norm=grad_norm, values=values)
-
-
-@torch.no_grad()
-def validate(model, objective, loader, cfg: PretrainConfig, device: torch.device) -> dict:
-    """Loss and metrics on the held-out set with fixed masks (seeded), eval mode."""
-    model = unwrap(model)
-    model.eval()
-    saved = torch.get_rng_state()
-    torch.manual_seed(cfg.train.seed + 1_000_003)
-    avg = Averager()
-    for batch in loader:
-        if batch["audio"].shape[0] == 0:
-            continue
-        with autocast(cfg.train.amp, device):
-            out = model(batch["audio"].to(device), batch["audio_lens"].to(device))
-            res = objective(out, sample_negatives(out.mask, cfg.model.objective.num_negatives))
-        avg.add({"loss": res.loss.item(), "contrastive": res.contrastive.item(), "diversity": res.diversity.item(),
-                 "feature_pen": res.feature_pen.item(), **res.metrics}, weight=max(res.sample_size, 1))
-    torch.set_rng_state(saved)
-    model.train()
-    return avg.mean()
-
-
-class _StopFlag:
-    """SIGTERM / SIGINT ask the loop to finish the update, checkpoint and return."""
-
-    def __init__(self):
-        self.requested = False
-        self.previous = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        self.requested = True
-        log.warning("received %s: finishing the current update, then checkpointing", signal.Signals(signum).name)
-        signal.signal(signum, self.previous[signum])  # a second signal acts as usual
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-
-def _setup_logging(exp_dir: Path, world: World) -> None:
-    fmt = f"%(asctime)s [rank {world.rank}] %(levelname)s %(name)s: %(message)s"
-    handlers = [logging.StreamHandler(sys.stderr)]
-    if world.is_main:
-        (exp_dir / "log").mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(exp_dir / "log" / "pretrain.log"))
-    logging.basicConfig(level=logging.INFO if world.is_main else logging.WARNING, format=fmt,
-                        handlers=handlers, force=True)
-
-
-def _progress(cfg: PretrainConfig, world: World, initial: int):
-    if not (world.is_main and cfg.train.progress_bar and sys.stderr.isatty()):
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=cfg.train.max_updates, initial=initial, unit="upd", dynamic_ncols=True)
+    def monitor(self, model) -> dict:
+        return {"temperature": unwrap(model).quantizer.temperature}
 
 
 def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
@@ -232,146 +66,26 @@ def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     world = init_world(cfg.train.device)
-    _setup_logging(exp_dir, world)
-    if cfg.train.num_threads:
-        torch.set_num_threads(cfg.train.num_threads)
-    if cfg.train.amp == "fp16" and world.device.type != "cuda":
-        raise TrainingError("train.amp=fp16 needs CUDA; use train.amp=bf16 on CPU")
     try:
-        return _run(cfg, exp_dir, world)
+        setup_logging(exp_dir, world, "pretrain")
+        if cfg.train.num_threads:
+            torch.set_num_threads(cfg.train.num_threads)
+        if cfg.train.amp == "fp16" and world.device.type != "cuda":
+            raise TrainingError("train.amp=fp16 needs CUDA; use train.amp=bf16 on CPU")
+        if world.is_main:
+            write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.pretrain")
+        torch.manual_seed(cfg.train.seed)
+        model = build_pretraining_model(cfg.model).to(world.device)
+        if cfg.train.compile:
+            for layer in model.encoder.context.layers:
+                layer.compile(dynamic=False)
+        train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed,
+                                       world.size, world.rank)
+        valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True)
+                        if cfg.data.valid_cuts else None)
+        return run_training(task=PretrainTask(cfg), model=model, model_cfg=cfg.model, cfg=cfg,
+                            cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
+                            valid_loader=valid_loader,
+                            find_unused_parameters=cfg.model.context.layerdrop > 0)
     finally:
         shutdown(world)
-
-
-def _run(cfg: PretrainConfig, exp_dir: Path, world: World) -> dict:
-    if world.is_main:
-        (exp_dir / "config.yaml").write_text(
-            f"# resolved config; re-run: python -m ssltk.bin.pretrain --config {exp_dir}/config.yaml "
-            f"--exp-dir {exp_dir}\n" + yaml.safe_dump(to_dict(cfg), sort_keys=False))
-    torch.manual_seed(cfg.train.seed)
-    model = build_pretraining_model(cfg.model).to(world.device)
-    if cfg.train.compile:
-        for layer in model.encoder.context.layers:
-            layer.compile(dynamic=False)
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.optim.weight_decay), lr=cfg.optim.lr,
-                                  betas=tuple(cfg.optim.betas), eps=cfg.optim.eps)
-    scaler = torch.amp.GradScaler("cuda") if cfg.train.amp == "fp16" else None
-    lr_at = lr_multiplier(cfg.schedule, cfg.train.max_updates)
-    update, epoch, consumed, hours = 0, 0, 0, 0.0
-    counters: Counter = Counter({"oom_skipped": 0, "nonfinite_skipped": 0})
-
-    ckpt = load_latest(exp_dir)
-    if ckpt is not None:
-        if ckpt["config"] != cfg.model:
-            raise TrainingError(f"{ckpt['path']} was trained with a different model config; use a new "
-                                "--exp-dir or the original config")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scaler is not None and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        update, hours = ckpt["update"], ckpt["audio_hours"]
-        counters.update(ckpt.get("counters", {}))
-        positions = ckpt["data_positions"]
-        if len(positions) == world.size:
-            epoch, consumed = positions[world.rank]
-        else:
-            epoch, consumed = positions[0][0], 0
-            log.warning("world size changed (%d -> %d): restarting epoch %d from its start",
-                        len(positions), world.size, epoch)
-        set_rng_state(ckpt["rng"])
-        log.info("resumed from %s (update %d, epoch %d, %.2f h of audio seen)", ckpt["path"], update, epoch, hours)
-        del ckpt
-    if update >= cfg.train.max_updates:
-        log.info("already trained for %d updates (train.max_updates); nothing to do", update)
-        return {}
-
-    ddp_model = model
-    if world.distributed:
-        ddp_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[world.local_rank] if world.device.type == "cuda" else None,
-            find_unused_parameters=cfg.model.context.layerdrop > 0)
-    objective = Wav2Vec2Objective(cfg.model.objective)
-    stream = BatchStream(pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed,
-                                         world.size, world.rank), epoch, consumed)
-    valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True)
-                    if cfg.data.valid_cuts else None)
-    writer = MetricsWriter(exp_dir, enabled=world.is_main, resume_update=update)
-    eff = cfg.data.max_duration * cfg.train.accum_grad * world.size
-    log.info("model %s (%.1fM parameters); device batch %.1f s x accum %d x %d ranks = effective batch %.1f s "
-             "(%.1f min)", cfg.preset, sum(p.numel() for p in model.parameters()) / 1e6, cfg.data.max_duration,
-             cfg.train.accum_grad, world.size, eff, eff / 60)
-
-    def checkpoint() -> None:
-        pos = [0.0] * (2 * world.size)
-        pos[2 * world.rank:2 * world.rank + 2] = [stream.epoch, stream.consumed]
-        pos = all_reduce_sum(pos, world)
-        if world.is_main:
-            path = save_training_checkpoint(exp_dir, update, cfg.model, model.state_dict(), {
-                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else {},
-                "update": update, "audio_hours": hours, "counters": dict(counters),
-                "data_positions": [[int(pos[2 * r]), int(pos[2 * r + 1])] for r in range(world.size)],
-                "rng": rng_state(), "train_config": to_dict(cfg),
-            }, cfg.train.keep_last)
-            log.info("wrote %s", path)
-        barrier(world)
-
-    avg, bar, last = Averager(), _progress(cfg, world, update), {}
-    tic, interval_seconds, nonfinite_run = time.perf_counter(), 0.0, 0
-    with _StopFlag() as stop:
-        while update < cfg.train.max_updates:
-            micro = [stream.next_nonempty() for _ in range(cfg.train.accum_grad)]
-            lr = cfg.optim.lr * lr_at(update)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            res = train_update(ddp_model, objective, micro, optimizer, scaler, cfg, world, update)
-            update += 1
-            counters["oom_skipped"] += res.oom
-            if res.ok:
-                nonfinite_run = 0
-                hours += res.audio_seconds / 3600
-                interval_seconds += res.audio_seconds
-                avg.add({**res.values, "grad_norm": res.grad_norm, "padding_ratio": res.padding})
-            elif not res.oom:
-                counters["nonfinite_skipped"] += 1
-                nonfinite_run += 1
-                log.warning("update %d: non-finite loss or gradient (norm %s); update skipped", update, res.grad_norm)
-                if nonfinite_run >= cfg.train.max_consecutive_nonfinite:
-                    raise TrainingError(f"{nonfinite_run} consecutive updates had NaN/inf loss or gradients "
-                                        f"(last at update {update}); lower optim.lr, set optim.clip_norm, or use "
-                                        "train.amp=bf16 instead of fp16. The last good checkpoint is in "
-                                        f"{exp_dir}/checkpoints")
-            if bar is not None:
-                bar.update(1)
-                if res.ok:
-                    bar.set_postfix(loss=f"{res.values.get('loss', float('nan')):.3f}",
-                                    acc=f"{res.values.get('accuracy', 0):.2f}", lr=f"{lr:.2e}")
-            stop_now = all_reduce_sum([float(stop.requested)], world)[0] > 0
-            if update % cfg.train.log_every == 0 or update == cfg.train.max_updates or stop_now:
-                elapsed = time.perf_counter() - tic
-                last = {**avg.mean(), "lr": lr, "temperature": unwrap(model).quantizer.temperature,
-                        "hours_seen": hours, "throughput": interval_seconds / max(elapsed, 1e-9),
-                        "peak_mem_mb": peak_memory_mb(world.device), "epoch": stream.epoch,
-                        "skipped_cuts": sum(stream.skipped.values()), **{k: v for k, v in counters.items()}}
-                writer.write(update, last)
-                if bar is None and world.is_main:
-                    log.info("update %d/%d loss %.4f acc %.3f lr %.2e %.1f audio-s/s", update,
-                             cfg.train.max_updates, last.get("loss", float("nan")), last.get("accuracy", 0.0),
-                             lr, last["throughput"])
-                avg.reset()
-                tic, interval_seconds = time.perf_counter(), 0.0
-            if valid_loader is not None and (update % cfg.train.valid_every == 0
-                                             or update == cfg.train.max_updates):
-                if world.is_main:
-                    vals = validate(model, objective, valid_loader, cfg, world.device)
-                    writer.write(update, vals, split="valid")
-                    log.info("update %d validation loss %.4f", update, vals.get("loss", float("nan")))
-                barrier(world)
-            if update % cfg.train.checkpoint_every == 0 or update == cfg.train.max_updates or stop_now:
-                checkpoint()
-            if stop_now:
-                log.warning("stopped at update %d by signal; re-run the same command to resume", update)
-                break
-    if bar is not None:
-        bar.close()
-    writer.close()
-    return last

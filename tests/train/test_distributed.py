@@ -9,12 +9,12 @@ import torch.multiprocessing as mp
 
 from ssltk.models.checkpoint import load_checkpoint
 from ssltk.models.wav2vec2 import build_pretraining_model
-from ssltk.objectives.contrastive import Wav2Vec2Objective
 from ssltk.testing import pretrain_overrides, synthetic_batch
 from ssltk.train.checkpoint import latest_checkpoint
 from ssltk.train.config import load_pretrain_config
 from ssltk.train.distributed import World, init_world, shutdown
-from ssltk.train.pretrain import param_groups, train_update
+from ssltk.train.loop import param_groups, train_update
+from ssltk.train.pretrain import PretrainTask
 
 OVERRIDES = ["preset=w2v2-test", "model.context.layerdrop=0", "train.seed=7"]
 
@@ -28,7 +28,7 @@ def micro_batches():
 def one_update(model, world, batches):
     cfg = load_pretrain_config(None, OVERRIDES)
     opt = torch.optim.AdamW(param_groups(model, 0.01), lr=1e-3)
-    res = train_update(model, Wav2Vec2Objective(cfg.model.objective), batches, opt, None, cfg, world, update=0)
+    res = train_update(model, PretrainTask(cfg), batches, opt, None, cfg, world, update=0)
     return res
 
 

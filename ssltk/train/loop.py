@@ -1,0 +1,376 @@
+"""The training loop shared by pre-training and fine-tuning.
+
+A Task says what a micro-batch's loss is, what to do before an update (Gumbel
+temperature, freezing) and how to validate; `run_training` owns the rest:
+accumulation with DDP no_sync, sample-size normalisation, mixed precision,
+clipping, schedules, checkpoints and exact resume, logging, signals, NaN/inf
+and out-of-memory handling, best-checkpoint selection.
+
+One update = `accum_grad` micro-batches per rank. Gradients are normalised by the
+task's sample size summed over all micro-batches and ranks (masked frames for
+pre-training, utterances for CTC: fairseq's semantics), so 2 ranks x 1 micro-batch
+and 1 rank x 2 micro-batches give the same update. All randomness of a
+micro-batch (masks, negatives, dropout, Gumbel noise, LayerDrop) comes from a
+seed that is a pure function of (seed, update, global micro-batch index); data
+order and crops are functions of (seed, epoch). With the saved optimizer state
+and data position this makes resuming bit-exact.
+
+Robustness: SIGTERM/SIGINT finish the update, checkpoint and return; updates
+with NaN/inf loss or gradients are skipped and counted (abort after
+`max_consecutive_nonfinite` in a row); a CUDA out-of-memory micro-batch is skipped
+and counted; unusable cuts are skipped with a warning naming the cut and file.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+import yaml
+
+from ssltk.data.dataset import BatchStream
+from ssltk.models.checkpoint import save_checkpoint
+from ssltk.train.checkpoint import load_latest, rng_state, save_training_checkpoint, set_rng_state
+from ssltk.train.distributed import World, all_reduce_sum, barrier
+from ssltk.train.metrics import Averager, MetricsWriter, peak_memory_mb
+from ssltk.train.schedules import lr_multiplier
+
+log = logging.getLogger("ssltk.train")
+OOM_ERRORS = (torch.OutOfMemoryError,) if hasattr(torch, "OutOfMemoryError") else (torch.cuda.OutOfMemoryError,)
+
+
+class TrainingError(RuntimeError):
+    """The run cannot continue; the message says why and what to change."""
+
+
+class Task(Protocol):
+    """What a run does with a micro-batch; `run_training` owns everything else."""
+
+    def before_update(self, model: torch.nn.Module, update: int) -> None:
+        """Schedules that live in the model (Gumbel temperature, freezing)."""
+
+    def loss(self, model: torch.nn.Module, batch: dict, device: torch.device) -> tuple[torch.Tensor, float, dict]:
+        """(loss summed over the micro-batch's sample, sample size, scalar metrics)."""
+
+    def validate(self, model: torch.nn.Module, loader, device: torch.device) -> dict:
+        """Validation metrics (eval mode, no grad)."""
+
+    def is_better(self, new: dict, best: dict | None) -> bool:
+        """Whether `new` validation metrics should replace best.pt."""
+
+    def monitor(self, model: torch.nn.Module) -> dict:
+        """Extra values logged with the training metrics."""
+
+
+OOM_ERRORS = (torch.OutOfMemoryError,) if hasattr(torch, "OutOfMemoryError") else (torch.cuda.OutOfMemoryError,)
+
+
+def micro_seed(seed: int, update: int, index: int) -> int:
+    return random.Random(f"{seed}/{update}/{index}").getrandbits(63)
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on matrices / kernels / codebooks; none on biases, norms, mask embedding."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+def autocast(amp: str, device: torch.device):
+    if amp == "none":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+
+
+@dataclass
+class UpdateResult:
+    ok: bool
+    sample_size: float = 0.0
+    audio_seconds: float = 0.0
+    padding: float = 0.0
+    grad_norm: float = float("nan")
+    values: dict = field(default_factory=dict)
+    oom: int = 0
+
+
+@dataclass
+class Gradients:
+    """What backward over one update's micro-batches leaves besides .grad (not yet normalised)."""
+
+    sample_size: float = 0.0
+    seconds: float = 0.0
+    padded: float = 0.0
+    values: Averager = field(default_factory=Averager)
+    oom: bool = False
+
+
+def backward_micro_batches(model, task: Task, micro_batches: list[dict], scaler, cfg, world: World,
+                           update: int) -> Gradients:
+    """Forward + backward of this rank's micro-batches, summing losses into .grad (gradient
+    sync on the last one under DDP). Micro-batch i of rank r is seeded with
+    micro_seed(seed, update, r * len(micro_batches) + i)."""
+    model.train()
+    task.before_update(unwrap(model), update)
+    g = Gradients()
+    n = len(micro_batches)
+    for i, batch in enumerate(micro_batches):
+        torch.manual_seed(micro_seed(cfg.train.seed, update, world.rank * n + i))
+        lens = batch["audio_lens"]
+        with model.no_sync() if world.distributed and i < n - 1 else contextlib.nullcontext():
+            try:
+                with autocast(cfg.train.amp, world.device):
+                    loss, size, metrics = task.loss(model, batch, world.device)
+                loss = loss.float()
+                (scaler.scale(loss) if scaler is not None else loss).backward()
+            except OOM_ERRORS:
+                if world.distributed:
+                    raise TrainingError("CUDA out of memory in a distributed step; lower data.max_duration "
+                                        "(and raise train.accum_grad to keep the effective batch)") from None
+                g.oom = True
+                return g
+        g.sample_size += size
+        g.seconds += float(lens.sum()) / 16000
+        g.padded += batch["audio"].numel() - float(lens.sum())
+        g.values.add(metrics, weight=max(size, 1))
+    return g
+
+
+def train_update(model, task: Task, micro_batches: list[dict], optimizer, scaler, cfg, world: World,
+                 update: int) -> UpdateResult:
+    """One optimizer update from this rank's micro-batches."""
+    optimizer.zero_grad(set_to_none=True)
+    g = backward_micro_batches(model, task, micro_batches, scaler, cfg, world, update)
+    if g.oom:
+        optimizer.zero_grad(set_to_none=True)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return UpdateResult(ok=False, oom=1)
+    values = g.values.mean()
+    total_size, total_seconds, total_padded, bad = all_reduce_sum(
+        [g.sample_size, g.seconds, g.padded, float(not math.isfinite(values.get("loss", 0.0)))], world)
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+    params = [p for p in model.parameters() if p.grad is not None]
+    factor = world.size / max(total_size, 1.0)  # DDP already averaged over ranks
+    for p in params:
+        p.grad.mul_(factor)
+    clip = cfg.optim.clip_norm if cfg.optim.clip_norm > 0 else float("inf")
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip)) if params else 0.0
+    finite = math.isfinite(grad_norm) and bad == 0
+    if scaler is not None:
+        scaler.step(optimizer)  # skips by itself on inf/NaN gradients
+        scaler.update()
+    elif finite and params:
+        optimizer.step()
+    total_samples = total_seconds * 16000 + total_padded
+    return UpdateResult(ok=finite, sample_size=total_size, audio_seconds=total_seconds,
+                        padding=total_padded / total_samples if total_samples else 0.0,
+                        grad_norm=grad_norm, values=values)
+
+
+def seeded_validation(task: Task, model, loader, seed: int, device: torch.device) -> dict:
+    """task.validate in eval mode with a fixed seed, leaving the training RNG untouched."""
+    model = unwrap(model)
+    saved = torch.get_rng_state()
+    torch.manual_seed(seed + 1_000_003)
+    model.eval()
+    try:
+        with torch.no_grad():
+            return task.validate(model, loader, device)
+    finally:
+        model.train()
+        torch.set_rng_state(saved)
+
+
+class _StopFlag:
+    """SIGTERM / SIGINT ask the loop to finish the update, checkpoint and return."""
+
+    def __init__(self):
+        self.requested = False
+        self.previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.requested = True
+        log.warning("received %s: finishing the current update, then checkpointing", signal.Signals(signum).name)
+        signal.signal(signum, self.previous[signum])  # a second signal acts as usual
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def setup_logging(exp_dir: Path, world: World, name: str) -> None:
+    fmt = f"%(asctime)s [rank {world.rank}] %(levelname)s %(name)s: %(message)s"
+    handlers = [logging.StreamHandler(sys.stderr)]
+    if world.is_main:
+        (exp_dir / "log").mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(exp_dir / "log" / f"{name}.log"))
+    logging.basicConfig(level=logging.INFO if world.is_main else logging.WARNING, format=fmt,
+                        handlers=handlers, force=True)
+
+
+def write_resolved_config(exp_dir: Path, cfg_dict: dict, command: str) -> None:
+    (exp_dir / "config.yaml").write_text(
+        f"# resolved config; re-run: python -m {command} --config {exp_dir}/config.yaml --exp-dir {exp_dir}\n"
+        + yaml.safe_dump(cfg_dict, sort_keys=False))
+
+
+def _progress(cfg, world: World, initial: int):
+    if not (world.is_main and cfg.train.progress_bar and sys.stderr.isatty()):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=cfg.train.max_updates, initial=initial, unit="upd", dynamic_ncols=True)
+
+
+def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict: dict, exp_dir: Path,
+                 world: World, train_loader, valid_loader=None, find_unused_parameters: bool = False,
+                 extra_state: dict | None = None) -> dict:
+    """Train `model` (already built, on world.device) with `task` until cfg.train.max_updates,
+    resuming from exp_dir's newest checkpoint. Returns the last logged training metrics."""
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.optim.weight_decay), lr=cfg.optim.lr,
+                                  betas=tuple(cfg.optim.betas), eps=cfg.optim.eps)
+    scaler = torch.amp.GradScaler("cuda") if cfg.train.amp == "fp16" else None
+    lr_at = lr_multiplier(cfg.schedule, cfg.train.max_updates)
+    update, epoch, consumed, hours, best = 0, 0, 0, 0.0, None
+    counters: Counter = Counter({"oom_skipped": 0, "nonfinite_skipped": 0})
+
+    ckpt = load_latest(exp_dir)
+    if ckpt is not None:
+        if ckpt["config"] != model_cfg:
+            raise TrainingError(f"{ckpt['path']} was trained with a different model config; use a new "
+                                "--exp-dir or the original config")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scaler is not None and ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        update, hours, best = ckpt["update"], ckpt["audio_hours"], ckpt.get("best_valid")
+        counters.update(ckpt.get("counters", {}))
+        positions = ckpt["data_positions"]
+        if len(positions) == world.size:
+            epoch, consumed = positions[world.rank]
+        else:
+            epoch, consumed = positions[0][0], 0
+            log.warning("world size changed (%d -> %d): restarting epoch %d from its start",
+                        len(positions), world.size, epoch)
+        set_rng_state(ckpt["rng"])
+        log.info("resumed from %s (update %d, epoch %d, %.2f h of audio seen)", ckpt["path"], update, epoch, hours)
+        del ckpt
+    if update >= cfg.train.max_updates:
+        log.info("already trained for %d updates (train.max_updates); nothing to do", update)
+        return {}
+
+    ddp_model = model
+    if world.distributed:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[world.local_rank] if world.device.type == "cuda" else None,
+            find_unused_parameters=find_unused_parameters)
+    stream = BatchStream(train_loader, epoch, consumed)
+    writer = MetricsWriter(exp_dir, enabled=world.is_main, resume_update=update)
+    eff = cfg.data.max_duration * cfg.train.accum_grad * world.size
+    log.info("%.1fM parameters (%.1fM trained); device batch %.1f s x accum %d x %d ranks = effective batch "
+             "%.1f s (%.1f min)", sum(p.numel() for p in model.parameters()) / 1e6,
+             sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6, cfg.data.max_duration,
+             cfg.train.accum_grad, world.size, eff, eff / 60)
+
+    def state(upd: int) -> dict:
+        pos = [0.0] * (2 * world.size)
+        pos[2 * world.rank:2 * world.rank + 2] = [stream.epoch, stream.consumed]
+        pos = all_reduce_sum(pos, world)
+        return {"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else {},
+                "update": upd, "audio_hours": hours, "counters": dict(counters), "best_valid": best,
+                "data_positions": [[int(pos[2 * r]), int(pos[2 * r + 1])] for r in range(world.size)],
+                "rng": rng_state(), "train_config": cfg_dict, **(extra_state or {})}
+
+    def checkpoint() -> None:
+        extra = state(update)
+        if world.is_main:
+            path = save_training_checkpoint(exp_dir, update, model_cfg, model.state_dict(), extra,
+                                            cfg.train.keep_last)
+            log.info("wrote %s", path)
+        barrier(world)
+
+    avg, bar, last = Averager(), _progress(cfg, world, update), {}
+    tic, interval_seconds, nonfinite_run = time.perf_counter(), 0.0, 0
+    with _StopFlag() as stop:
+        while update < cfg.train.max_updates:
+            micro = [stream.next_nonempty() for _ in range(cfg.train.accum_grad)]
+            lr = cfg.optim.lr * lr_at(update)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            res = train_update(ddp_model, task, micro, optimizer, scaler, cfg, world, update)
+            update += 1
+            counters["oom_skipped"] += res.oom
+            if res.ok:
+                nonfinite_run = 0
+                hours += res.audio_seconds / 3600
+                interval_seconds += res.audio_seconds
+                avg.add({**res.values, "grad_norm": res.grad_norm, "padding_ratio": res.padding})
+            elif not res.oom:
+                counters["nonfinite_skipped"] += 1
+                nonfinite_run += 1
+                log.warning("update %d: non-finite loss or gradient (norm %s); update skipped", update, res.grad_norm)
+                if nonfinite_run >= cfg.train.max_consecutive_nonfinite:
+                    raise TrainingError(f"{nonfinite_run} consecutive updates had NaN/inf loss or gradients "
+                                        f"(last at update {update}); lower optim.lr, set optim.clip_norm, or use "
+                                        "train.amp=bf16 instead of fp16. The last good checkpoint is in "
+                                        f"{exp_dir}/checkpoints")
+            if bar is not None:
+                bar.update(1)
+                if res.ok:
+                    bar.set_postfix(loss=f"{res.values.get('loss', float('nan')):.3f}", lr=f"{lr:.2e}")
+            stop_now = all_reduce_sum([float(stop.requested)], world)[0] > 0
+            if update % cfg.train.log_every == 0 or update == cfg.train.max_updates or stop_now:
+                elapsed = time.perf_counter() - tic
+                last = {**avg.mean(), "lr": lr, **task.monitor(model), "hours_seen": hours,
+                        "throughput": interval_seconds / max(elapsed, 1e-9),
+                        "peak_mem_mb": peak_memory_mb(world.device), "epoch": stream.epoch,
+                        "skipped_cuts": sum(stream.skipped.values()), **dict(counters)}
+                writer.write(update, last)
+                if bar is None and world.is_main:
+                    log.info("update %d/%d loss %.4f lr %.2e %.1f audio-s/s", update, cfg.train.max_updates,
+                             last.get("loss", float("nan")), lr, last["throughput"])
+                avg.reset()
+                tic, interval_seconds = time.perf_counter(), 0.0
+            if valid_loader is not None and (update % cfg.train.valid_every == 0
+                                             or update == cfg.train.max_updates):
+                snapshot = state(update)  # collective: every rank takes part
+                if world.is_main:
+                    vals = seeded_validation(task, model, valid_loader, cfg.train.seed, world.device)
+                    writer.write(update, vals, split="valid")
+                    log.info("update %d validation %s", update,
+                             " ".join(f"{k} {v:.4f}" for k, v in vals.items() if k in ("loss", "wer")))
+                    if task.is_better(vals, best):
+                        best = snapshot["best_valid"] = {**vals, "update": update}
+                        save_checkpoint(exp_dir / "best.pt", model_cfg, model.state_dict(), **snapshot)
+                        log.info("new best checkpoint %s (update %d)", exp_dir / "best.pt", update)
+                barrier(world)
+            if update % cfg.train.checkpoint_every == 0 or update == cfg.train.max_updates or stop_now:
+                checkpoint()
+            if stop_now:
+                log.warning("stopped at update %d by signal; re-run the same command to resume", update)
+                break
+    if bar is not None:
+        bar.close()
+    writer.close()
+    return last
