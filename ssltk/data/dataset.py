@@ -119,6 +119,45 @@ class AudioBatchDataset(torch.utils.data.Dataset):
         return {"audio": batch, "audio_lens": lens, "cut_ids": ids, "skipped": skipped}
 
 
+class SupervisedBatchDataset(AudioBatchDataset):
+    """Adds CTC targets: {'targets': [[ids]], 'texts', 'speakers'} for cuts with transcripts.
+
+    Cuts without a transcript, with characters the tokenizer lacks, or longer than
+    max_samples (no cropping: the transcript must match the audio) are skipped."""
+
+    def __init__(self, cfg: DataConfig, tokenizer, seed: int = 0):
+        super().__init__(cfg, seed, crop=False)
+        self.tokenizer = tokenizer
+
+    def __getitem__(self, cuts) -> dict:
+        keep, skipped, targets, texts, speakers = [], [], [], [], []
+        for cut in cuts:
+            text = " ".join(s.text or "" for s in cut.supervisions).strip()
+            reason = None
+            if not text:
+                reason = "empty transcript (no supervision text)"
+            elif cut.num_samples is not None and cut.num_samples * SAMPLE_RATE / cut.sampling_rate > self.cfg.max_samples:
+                reason = f"longer than data.max_samples={self.cfg.max_samples}"
+            else:
+                try:
+                    ids = self.tokenizer.encode(text)
+                except ValueError as e:
+                    reason = f"transcript: {e}"
+            if reason:
+                skipped.append(Skipped(cut.id, _source(cut), reason))
+                continue
+            keep.append(cut)
+            targets.append(ids)
+            texts.append(text)
+            speakers.append(cut.supervisions[0].speaker or cut.id)
+        batch = super().__getitem__(keep)
+        loaded = set(batch["cut_ids"])
+        order = [i for i, c in enumerate(keep) if c.id in loaded]
+        batch.update(targets=[targets[i] for i in order], texts=[texts[i] for i in order],
+                     speakers=[speakers[i] for i in order], skipped=skipped + batch["skipped"])
+        return batch
+
+
 class ResumableBatches(torch.utils.data.Sampler):
     """Wraps a lhotse sampler: epoch-seeded order, skipping batches already consumed."""
 
@@ -159,9 +198,10 @@ def build_sampler(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank: i
 
 
 def pretrain_loader(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank: int = 0,
-                    validation: bool = False) -> torch.utils.data.DataLoader:
-    """DataLoader over a ResumableBatches sampler (loader.sampler) and AudioBatchDataset."""
-    dataset = AudioBatchDataset(cfg, seed=seed, crop=True)
+                    validation: bool = False, dataset: AudioBatchDataset | None = None) -> torch.utils.data.DataLoader:
+    """DataLoader over a ResumableBatches sampler (loader.sampler) and an AudioBatchDataset
+    (cropping, for pre-training) or the given dataset (e.g. SupervisedBatchDataset)."""
+    dataset = dataset if dataset is not None else AudioBatchDataset(cfg, seed=seed, crop=True)
     sampler = ResumableBatches(build_sampler(cuts, cfg, seed, world_size, rank,
                                              shuffle=False if validation else None), dataset)
     return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None,

@@ -39,18 +39,23 @@ def write_wav(path: str | Path, seconds: float = 1.0, sample_rate: int = 16000, 
 
 
 def write_cuts(directory: str | Path, durations: list[float], seed: int = 0, name: str = "cuts.jsonl.gz",
-               sample_rate: int = 16000) -> Path:
-    """A tiny on-disk corpus: one FLAC per utterance and a Lhotse CutSet manifest."""
-    from lhotse import CutSet, Recording, RecordingSet
+               sample_rate: int = 16000, texts: list[str] | None = None) -> Path:
+    """A tiny on-disk corpus: one FLAC per utterance and a Lhotse CutSet manifest
+    (with one supervision per utterance when `texts` are given; speaker = utterance % 2)."""
+    from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 
     directory = Path(directory)
     (directory / "wav").mkdir(parents=True, exist_ok=True)
-    recs = []
+    recs, sups = [], []
     for i, d in enumerate(durations):
-        path = write_wav(directory / "wav" / f"utt{seed}_{i:04d}.flac", seconds=d, sample_rate=sample_rate,
-                         seed=seed * 1000 + i)
-        recs.append(Recording.from_file(path, recording_id=f"utt{seed}_{i:04d}"))
-    cuts = CutSet.from_manifests(recordings=RecordingSet.from_recordings(recs))
+        rid = f"utt{seed}_{i:04d}"
+        path = write_wav(directory / "wav" / f"{rid}.flac", seconds=d, sample_rate=sample_rate, seed=seed * 1000 + i)
+        recs.append(Recording.from_file(path, recording_id=rid))
+        if texts is not None:
+            sups.append(SupervisionSegment(id=rid, recording_id=rid, start=0.0, duration=recs[-1].duration,
+                                           text=texts[i], speaker=f"spk{i % 2}"))
+    cuts = CutSet.from_manifests(recordings=RecordingSet.from_recordings(recs),
+                                 supervisions=SupervisionSet.from_segments(sups) if sups else None)
     out = directory / name
     cuts.to_file(out)
     return out

@@ -1,0 +1,125 @@
+"""CTC token sets: letters with a word-boundary token (fairseq `.ltr`) or sentencepiece BPE.
+
+A lang dir holds tokens.txt (icefall/k2 format, `<sym> <id>` per line, `<blk>` = 0)
+and, for BPE, bpe.model. Ids are what the CTC output layer predicts.
+
+    >>> tok = LetterTokenizer()
+    >>> tok.encode("HELLO WORLD")[:6], tok.decode(tok.encode("HELLO WORLD"))
+    ([9, 6, 13, 13, 16, 1], 'HELLO WORLD')
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+BLANK = "<blk>"
+WORD_SEP = "|"
+LETTERS = [WORD_SEP, *"ABCDEFGHIJKLMNOPQRSTUVWXYZ'"]
+
+
+class TokenError(ValueError):
+    """Text that cannot be tokenized; the message names the characters and the fix."""
+
+
+def normalize_text(text: str) -> str:
+    """Upper case, single spaces (LibriSpeech-style transcripts)."""
+    return re.sub(r"\s+", " ", text.upper()).strip()
+
+
+class LetterTokenizer:
+    """<blk>, '|' (word boundary), A-Z and apostrophe: 'HI YOU' -> H I | Y O U |."""
+
+    kind = "letters"
+
+    def __init__(self, symbols: list[str] | None = None):
+        self.symbols = [BLANK, *(symbols or LETTERS)]
+        self.ids = {s: i for i, s in enumerate(self.symbols)}
+
+    def encode(self, text: str) -> list[int]:
+        out = []
+        for word in normalize_text(text).split(" "):
+            if not word:
+                continue
+            bad = sorted({c for c in word if c not in self.ids or c in (BLANK, WORD_SEP)})
+            if bad:
+                raise TokenError(f"characters {bad} are not letter tokens (A-Z and apostrophe); normalise the "
+                                 "transcript or use BPE tokens")
+            out.extend(self.ids[c] for c in word)
+            out.append(self.ids[WORD_SEP])
+        return out
+
+    def decode(self, ids: list[int]) -> str:
+        text = "".join(self.symbols[i] for i in ids if i != 0)
+        return " ".join(w for w in text.split(WORD_SEP) if w)
+
+    def word_pieces(self, word: str) -> list[str]:
+        """Lexicon spelling of a word."""
+        return [*word, WORD_SEP]
+
+
+class BpeTokenizer:
+    """sentencepiece pieces shifted by one so that id 0 is the CTC blank."""
+
+    kind = "bpe"
+
+    def __init__(self, model_path: str | Path):
+        import sentencepiece as spm
+
+        self.model_path = Path(model_path)
+        if not self.model_path.is_file():
+            raise TokenError(f"sentencepiece model {model_path} does not exist; train it with "
+                             "python -m ssltk.bin.prepare_lang --tokens bpe")
+        self.sp = spm.SentencePieceProcessor(model_file=str(self.model_path))
+        self.symbols = [BLANK, *(self.sp.id_to_piece(i) for i in range(self.sp.get_piece_size()))]
+        self.ids = {s: i for i, s in enumerate(self.symbols)}
+
+    def encode(self, text: str) -> list[int]:
+        return [i + 1 for i in self.sp.encode(normalize_text(text))]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.sp.decode([i - 1 for i in ids if i != 0])
+
+    def word_pieces(self, word: str) -> list[str]:
+        return self.sp.encode(word, out_type=str)
+
+
+def train_bpe(texts: list[str], model_prefix: str | Path, vocab_size: int, model_type: str = "unigram") -> Path:
+    """Train a sentencepiece model on transcripts (upper case); returns the .model path."""
+    import sentencepiece as spm
+
+    model_prefix = Path(model_prefix)
+    model_prefix.parent.mkdir(parents=True, exist_ok=True)
+    corpus = model_prefix.with_suffix(".txt")
+    corpus.write_text("\n".join(normalize_text(t) for t in texts) + "\n")
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(model_prefix), vocab_size=vocab_size,
+                                   model_type=model_type, character_coverage=1.0, unk_id=0, bos_id=-1,
+                                   eos_id=-1, pad_id=-1, minloglevel=2, hard_vocab_limit=False)
+    return model_prefix.with_suffix(".model")
+
+
+def write_tokens(tokenizer, path: str | Path) -> None:
+    Path(path).write_text("".join(f"{s} {i}\n" for i, s in enumerate(tokenizer.symbols)))
+
+
+def read_tokens(path: str | Path) -> list[str]:
+    path = Path(path)
+    if not path.is_file():
+        raise TokenError(f"{path} does not exist; create the lang dir with python -m ssltk.bin.prepare_lang")
+    symbols = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            raise TokenError(f"{path}:{n}: expected '<symbol> <id>', got {line!r}")
+        symbols[int(parts[1])] = parts[0]
+    if sorted(symbols) != list(range(len(symbols))) or symbols.get(0) != BLANK:
+        raise TokenError(f"{path}: ids must be 0..N-1 with {BLANK} as 0")
+    return [symbols[i] for i in range(len(symbols))]
+
+
+def load_tokenizer(lang_dir: str | Path):
+    """The tokenizer of a lang dir: bpe.model if present, else letters from tokens.txt."""
+    lang_dir = Path(lang_dir)
+    if (lang_dir / "bpe.model").is_file():
+        return BpeTokenizer(lang_dir / "bpe.model")
+    symbols = read_tokens(lang_dir / "tokens.txt")
+    return LetterTokenizer(symbols[1:])

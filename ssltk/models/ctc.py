@@ -1,0 +1,50 @@
+"""CTC fine-tuning model: a pre-trained encoder plus a linear output layer (wav2vec 2.0 §4).
+
+The quantizer and projection heads of pre-training are dropped. Masking of frames
+and channels regularises fine-tuning; the feature encoder stays frozen and the
+context network can be frozen for the first updates (the task sets `freeze_encoder`).
+
+    >>> from ssltk.models.presets import get_preset
+    >>> model = CTCModel(build_encoder(get_preset("sewd-test")), vocab_size=30)
+    >>> logits, lens = model(torch.randn(2, 8000), torch.tensor([8000, 6000]))
+    >>> logits.shape, lens.tolist()
+    (torch.Size([2, 24, 30]), [24, 18])
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch import nn
+
+from ssltk.models.wav2vec2 import Masker, Wav2Vec2Encoder, build_encoder  # noqa: F401 (doctest)
+
+
+class CTCModel(nn.Module):
+    def __init__(self, encoder: Wav2Vec2Encoder, vocab_size: int, masker: Masker | None = None,
+                 final_dropout: float = 0.0):
+        super().__init__()
+        self.encoder = encoder
+        self.masker = masker
+        self.dropout = nn.Dropout(final_dropout)
+        dim = encoder.mask_emb.shape[0]
+        self.ctc = nn.Linear(dim, vocab_size)
+        nn.init.xavier_uniform_(self.ctc.weight)
+        nn.init.zeros_(self.ctc.bias)
+        self.freeze_encoder = False
+        for p in encoder.frontend.parameters():  # frozen throughout (fairseq feature_grad_mult 0)
+            p.requires_grad_(False)
+
+    def forward(self, wav: torch.Tensor, wav_lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """wav: (N, S); returns logits (N, T, V) and frame lengths (N,)."""
+        mask = cmask = None
+        if self.training and self.masker is not None:
+            lens = self.encoder.output_lengths(wav_lens)
+            t = int(lens.max())
+            if self.masker.cfg.prob > 0:
+                mask = self.masker.time(lens, t)
+            cmask = self.masker.channels(wav.shape[0], self.ctc.in_features, wav.device)
+        frozen = self.freeze_encoder and self.training
+        with torch.no_grad() if frozen else contextlib.nullcontext():
+            out = self.encoder(wav, wav_lens, mask=mask, channel_mask=cmask)
+        return self.ctc(self.dropout(out.hidden)), out.hidden_lens

@@ -1,0 +1,161 @@
+"""CTC fine-tuning of a pre-trained encoder (wav2vec 2.0 §4; SEW-D paper §4.1).
+
+    cfg = load_finetune_config("conf/finetune.yaml", ["finetune.lang_dir=data/lang_char"])
+    finetune(cfg, "exp/finetune", init="exp/pretrain/checkpoints/checkpoint-00100000.pt")
+
+Same loop as pre-training (ssltk.train.loop): duration batches, accumulation,
+bf16, DDP, exact resume, atomic checkpoints. The task: frames and channels
+masked as a regulariser, feature encoder frozen, context network frozen for the
+first `finetune.freeze_updates`, CTC summed over utterances and normalised by
+their number (fairseq sentence_avg), validation WER by greedy decoding selects
+best.pt. Defaults follow fairseq's base_100h / base_10h.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ssltk.config import ConfigError, apply_overrides, load_yaml, merge, to_dict
+from ssltk.data.dataset import SupervisedBatchDataset, load_cuts, pretrain_loader
+from ssltk.data.tokens import load_tokenizer
+from ssltk.decode.greedy import greedy_decode
+from ssltk.decode.score import error_counts
+from ssltk.models.checkpoint import load_checkpoint, sub_state
+from ssltk.models.config import ModelConfig
+from ssltk.models.ctc import CTCModel
+from ssltk.models.wav2vec2 import Masker, build_encoder
+from ssltk.objectives.ctc import ctc_loss
+from ssltk.train.config import DataConfig, OptimConfig, ScheduleConfig, TrainConfig
+from ssltk.train.distributed import init_world, shutdown
+from ssltk.train.loop import TrainingError, autocast, run_training, setup_logging, write_resolved_config
+from ssltk.train.metrics import Averager
+
+
+@dataclass
+class FinetuneSettings:
+    """What fine-tuning changes in the pre-trained model (fairseq base_100h values)."""
+
+    lang_dir: str = ""
+    """tokens.txt (letters) or tokens.txt + bpe.model (python -m ssltk.bin.prepare_lang)."""
+    freeze_updates: int = 0
+    """Context network frozen (only the output layer trains) for this many updates (base_10h: 10000)."""
+    mask_prob: float = 0.65
+    mask_length: int = 10
+    channel_prob: float = 0.5
+    channel_length: int = 64
+    layerdrop: float = 0.1
+    dropout: float = 0.0
+    attention_dropout: float = 0.0
+    activation_dropout: float = 0.1
+    final_dropout: float = 0.0
+
+
+@dataclass
+class FinetuneConfig:
+    init: str = ""
+    """Pre-trained checkpoint (ssltk pre-training, or imported with ssltk.bin.convert)."""
+    finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+    data: DataConfig = field(default_factory=lambda: DataConfig(max_duration=200.0, max_samples=560000,
+                                                                min_samples=0))
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=3e-5, weight_decay=0.0))
+    schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(type="tri_stage"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_updates=80000, checkpoint_every=1000,
+                                                                   valid_every=1000))
+
+
+def load_finetune_config(path: str | Path | None, overrides: list[str] = ()) -> FinetuneConfig:
+    data = load_yaml(path) if path else {}
+    try:
+        cfg = merge(FinetuneConfig(), data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}" if path else str(e)) from None
+    return apply_overrides(cfg, overrides)
+
+
+def finetune_model_config(base: ModelConfig, s: FinetuneSettings) -> ModelConfig:
+    return merge(base, {
+        "masking": {"prob": s.mask_prob, "length": s.mask_length, "channel_prob": s.channel_prob,
+                    "channel_length": s.channel_length},
+        "context": {"layerdrop": s.layerdrop, "dropout": s.dropout, "attention_dropout": s.attention_dropout,
+                    "activation_dropout": s.activation_dropout},
+        "dropout_input": 0.0, "feature_grad_mult": 0.0,
+    })
+
+
+class CTCTask:
+    def __init__(self, cfg: FinetuneConfig, tokenizer):
+        self.cfg, self.tokenizer = cfg, tokenizer
+
+    def before_update(self, model: CTCModel, update: int) -> None:
+        model.freeze_encoder = update < self.cfg.finetune.freeze_updates
+
+    def loss(self, model, batch: dict, device: torch.device):
+        logits, lens = model(batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device))
+        loss = ctc_loss(logits, lens, batch["targets"])
+        n = len(batch["targets"])
+        return loss, float(n), {"loss": loss.item() / max(n, 1)}
+
+    def validate(self, model, loader, device: torch.device) -> dict:
+        avg, refs, hyps = Averager(), {}, {}
+        for batch in loader:
+            if batch["audio"].shape[0] == 0:
+                continue
+            with autocast(self.cfg.train.amp, device):
+                logits, lens = model(batch["audio"].to(device), batch["audio_lens"].to(device))
+            n = len(batch["targets"])
+            avg.add({"loss": ctc_loss(logits, lens, batch["targets"]).item() / n}, weight=n)
+            for cut_id, text, ids in zip(batch["cut_ids"], batch["texts"], greedy_decode(logits, lens)):
+                refs[cut_id], hyps[cut_id] = text, self.tokenizer.decode(ids)
+        stats = error_counts(refs, hyps)
+        return {**avg.mean(), "wer": stats["wer"], "words": stats["words"]}
+
+    def is_better(self, new: dict, best: dict | None) -> bool:
+        return "wer" in new and (best is None or new["wer"] < best["wer"])
+
+    def monitor(self, model) -> dict:
+        return {}
+
+
+def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None = None) -> dict:
+    """Fine-tune (or resume) in exp_dir; returns the last logged training metrics."""
+    exp_dir = Path(exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    if init:
+        cfg = merge(cfg, {"init": str(init)})
+    if not cfg.init:
+        raise ConfigError("no pre-trained model: pass --init CKPT (or set init in the config)")
+    if not cfg.finetune.lang_dir:
+        raise ConfigError("finetune.lang_dir is not set: create one with python -m ssltk.bin.prepare_lang")
+    world = init_world(cfg.train.device)
+    try:
+        setup_logging(exp_dir, world, "finetune")
+        if cfg.train.num_threads:
+            torch.set_num_threads(cfg.train.num_threads)
+        tokenizer = load_tokenizer(cfg.finetune.lang_dir)
+        base = load_checkpoint(cfg.init)
+        model_cfg = finetune_model_config(base["config"], cfg.finetune)
+        if world.is_main:
+            write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
+        torch.manual_seed(cfg.train.seed)
+        encoder = build_encoder(model_cfg)
+        missing, unexpected = encoder.load_state_dict(sub_state(base["model"], "encoder."), strict=False)
+        if missing:
+            raise TrainingError(f"{cfg.init} lacks encoder weights {missing[:5]}; is it a pre-training checkpoint?")
+        del base
+        model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking),
+                         cfg.finetune.final_dropout).to(world.device)
+        ds = lambda: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed)  # noqa: E731
+        train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
+                                       world.rank, dataset=ds())
+        valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True,
+                                        dataset=ds()) if cfg.data.valid_cuts else None)
+        extra = {"ctc": {"vocab_size": len(tokenizer.symbols)}, "tokens": list(tokenizer.symbols),
+                 "tokenizer": tokenizer.kind, "lang_dir": str(cfg.finetune.lang_dir)}
+        return run_training(task=CTCTask(cfg, tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,
+                            cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
+                            valid_loader=valid_loader, extra_state=extra,
+                            find_unused_parameters=cfg.finetune.freeze_updates > 0 or cfg.finetune.layerdrop > 0)
+    finally:
+        shutdown(world)

@@ -1,0 +1,69 @@
+import random
+
+import pytest
+import torch
+
+from ssltk.config import ConfigError
+from ssltk.data.tokens import LetterTokenizer, write_tokens
+from ssltk.models.checkpoint import load_checkpoint
+from ssltk.models.hf import export_hf_dir
+from ssltk.testing import pretrain_overrides, write_cuts
+from ssltk.train.checkpoint import latest_checkpoint, list_checkpoints
+from ssltk.train.config import load_pretrain_config
+from ssltk.train.finetune import finetune, load_finetune_config
+from ssltk.train.pretrain import pretrain
+
+WORDS = "HELLO WORLD THIS IS A TEST OF THE TINY CORPUS".split()
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    d = tmp_path_factory.mktemp("labelled")
+    r = random.Random(0)
+    texts = [" ".join(r.choice(WORDS) for _ in range(3)) for _ in range(24)]
+    train = write_cuts(d, [r.uniform(2.1, 3.5) for _ in range(24)], texts=texts, name="train.jsonl.gz")
+    dev = write_cuts(d, [2.5] * 4, seed=1, texts=texts[:4], name="dev.jsonl.gz")
+    pretrain(load_pretrain_config(None, pretrain_overrides({"train": train}, **{"train.max_updates": 2})), d / "pt")
+    (d / "lang").mkdir()
+    write_tokens(LetterTokenizer(), d / "lang" / "tokens.txt")
+    return {"dir": d, "train": train, "dev": dev, "init": latest_checkpoint(d / "pt"), "lang": d / "lang"}
+
+
+def overrides(lab, **kw):
+    args = {"data.train_cuts": lab["train"], "data.valid_cuts": lab["dev"], "finetune.lang_dir": lab["lang"],
+            "train.max_updates": 4, "train.valid_every": 2, "train.checkpoint_every": 2, "train.log_every": 2,
+            "data.max_duration": 10, "data.num_workers": 0, "schedule.type": "constant", "optim.lr": 1e-3,
+            "train.progress_bar": "false"}
+    args.update(kw)
+    return [f"{k}={v}" for k, v in args.items()]
+
+
+def test_finetune_selects_best_by_wer_and_exports_to_transformers(labelled, tmp_path):
+    finetune(load_finetune_config(None, overrides(labelled)), tmp_path, init=labelled["init"])
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["tokens"][:3] == ["<blk>", "|", "A"] and best["ctc"]["vocab_size"] == 29
+    assert "wer" in best["best_valid"] and best["config"].masking.channel_prob == 0.5
+    assert best["model"]["ctc.weight"].shape == (29, 32)
+    assert export_hf_dir(best, tmp_path / "hf") == "SEWDForCTC"
+
+
+def test_context_network_is_frozen_for_the_first_updates(labelled, tmp_path):
+    finetune(load_finetune_config(None, overrides(labelled, **{"finetune.freeze_updates": 2,
+                                                                "train.checkpoint_every": 1})),
+             tmp_path, init=labelled["init"])
+    init = load_checkpoint(labelled["init"])["model"]
+    ckpts = {u: load_checkpoint(p)["model"] for u, p in list_checkpoints(tmp_path)}
+    key = "encoder.context.layers.0.ffn.fc1.weight"
+    assert torch.equal(ckpts[2][key], init[key]), "frozen during updates 0-1"
+    assert not torch.equal(ckpts[4][key], init[key]), "trained afterwards"
+    assert not torch.equal(ckpts[1]["ctc.weight"], ckpts[2]["ctc.weight"]), "the output layer trains throughout"
+    fe = "encoder.frontend.layers.1.conv.weight"
+    assert torch.equal(ckpts[4][fe], init[fe]), "the feature encoder stays frozen"
+
+
+def test_missing_lang_dir_or_init_is_a_clear_error(labelled, tmp_path):
+    with pytest.raises(ConfigError, match="--init"):
+        finetune(load_finetune_config(None, overrides(labelled)), tmp_path)
+    cfg = load_finetune_config(None, overrides(labelled, **{"finetune.lang_dir": ""}))
+    with pytest.raises(ConfigError, match="prepare_lang"):
+        finetune(cfg, tmp_path, init=labelled["init"])
