@@ -26,9 +26,14 @@ setup(
         "tensorboard",
         "tqdm",
         "matplotlib",
+        "sentencepiece",
+        "rapidfuzz",  # edit-distance alignments (the routine jiwer uses, so WER breakdowns agree)
+        "kaldifst",  # WFST graphs (k2-fsa's OpenFst bindings)
+        "kaldilm",  # ARPA -> G.fst
+        "kaldi-decoder",  # WFST search over CTC posteriors
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "transformers>=4.40"],
+        "dev": ["pytest", "pytest-timeout", "transformers>=4.40", "jiwer"],
         # flash-attn needs CUDA and a compiler; SDPA already uses flash kernels on CUDA.
         "gpu": ["flash-attn"],
     },

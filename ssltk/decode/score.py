@@ -1,4 +1,8 @@
-"""Word error rates with Kaldi conventions (kaldialign alignments), used by utils/score.sh.
+"""Word error rates with Kaldi-style reports, used by utils/score.sh.
+
+Alignments come from rapidfuzz's Levenshtein opcodes, the same routine jiwer uses,
+so substitution / deletion / insertion counts agree with jiwer exactly (not only
+their sum: equal-cost alignments are broken the same way).
 
     >>> s = error_counts({"u1": "A B C"}, {"u1": "A X C D"})
     >>> s["errors"], s["words"], s["ins"], s["del"], s["sub"]
@@ -29,11 +33,19 @@ def read_kaldi_text(path: str | Path) -> dict[str, str]:
 
 
 def align(ref: list[str], hyp: list[str]) -> list[tuple[str, str]]:
-    import kaldialign
+    """[(ref word or EPS, hyp word or EPS)] of a minimum edit-distance alignment."""
+    from rapidfuzz.distance import Levenshtein
 
-    if not ref and not hyp:
-        return []
-    return kaldialign.align(ref, hyp, EPS)
+    pairs = []
+    for op in Levenshtein.opcodes(ref, hyp):
+        r, h = ref[op.src_start:op.src_end], hyp[op.dest_start:op.dest_end]
+        if op.tag in ("equal", "replace"):
+            pairs.extend(zip(r, h))
+        elif op.tag == "delete":
+            pairs.extend((w, EPS) for w in r)
+        else:
+            pairs.extend((EPS, w) for w in h)
+    return pairs
 
 
 def error_counts(refs: dict[str, str], hyps: dict[str, str], cer: bool = False) -> dict:

@@ -1,0 +1,41 @@
+"""Label-budget subsets (10 min, 1 h, 10 h, 100 h) of a labelled CutSet, deterministic by seed.
+
+For corpora without an official split (LibriSpeech has Libri-light's, see
+egs/librispeech): utterances are drawn in a seeded random order until the budget
+is reached, so the same seed always gives the same subset and larger budgets of
+the same seed contain the smaller ones.
+
+    >>> select_subset(cuts, "1h", seed=0).to_file("cuts_1h.jsonl.gz")   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import random
+
+BUDGETS = {"10m": 600.0, "1h": 3600.0, "10h": 36000.0, "100h": 360000.0}
+
+
+def budget_seconds(budget: str | float) -> float:
+    if isinstance(budget, (int, float)):
+        return float(budget)
+    if budget in BUDGETS:
+        return BUDGETS[budget]
+    raise ValueError(f"unknown label budget {budget!r}; use one of {', '.join(BUDGETS)} or a number of seconds")
+
+
+def select_subset(cuts, budget: str | float, seed: int = 0, allow_short: bool = False):
+    """An eager CutSet of about `budget` of labelled audio (never more than one cut over)."""
+    from lhotse import CutSet
+
+    target = budget_seconds(budget)
+    labelled = sorted((c for c in cuts if any((s.text or "").strip() for s in c.supervisions)), key=lambda c: c.id)
+    random.Random(seed).shuffle(labelled)
+    chosen, total = [], 0.0
+    for cut in labelled:
+        if total >= target:
+            break
+        chosen.append(cut)
+        total += cut.duration
+    if total < target and not allow_short:
+        raise ValueError(f"the corpus has only {total / 3600:.2f} h of labelled audio, less than the "
+                         f"{budget} budget ({target / 3600:.2f} h)")
+    return CutSet.from_cuts(chosen)

@@ -1,0 +1,31 @@
+import subprocess
+import sys
+
+import pytest
+
+from ssltk.data.dataset import load_cuts
+from ssltk.data.subset import select_subset
+from ssltk.testing import write_cuts
+
+
+def test_subsets_are_deterministic_nested_and_sized(tmp_path):
+    path = write_cuts(tmp_path, [1.0] * 30, texts=["A B"] * 29 + [""])
+    cuts = load_cuts(path)
+    a = select_subset(cuts, 10.0, seed=3)
+    b = select_subset(cuts, 10.0, seed=3)
+    big = select_subset(cuts, 20.0, seed=3)
+    assert [c.id for c in a] == [c.id for c in b] and len(a) == 10
+    assert {c.id for c in a} <= {c.id for c in big}
+    assert [c.id for c in select_subset(cuts, 10.0, seed=4)] != [c.id for c in a]
+    with pytest.raises(ValueError, match="only 0.01 h of labelled audio"):
+        select_subset(cuts, "1h")
+    with pytest.raises(ValueError, match="unknown label budget"):
+        select_subset(cuts, "2h")
+
+
+def test_cli_writes_a_manifest(tmp_path):
+    path = write_cuts(tmp_path, [1.0] * 5, texts=["A"] * 5)
+    out = tmp_path / "sub.jsonl.gz"
+    subprocess.run([sys.executable, "-m", "ssltk.bin.subset", "--cuts", str(path), "--budget", "3",
+                    "--out", str(out)], check=True, capture_output=True)
+    assert len(load_cuts(out).to_eager()) == 3
