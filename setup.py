@@ -33,7 +33,8 @@ setup(
         "kaldi-decoder",  # WFST search over CTC posteriors
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "transformers>=4.40", "jiwer"],
+        # kenlm (compiled from source, a few minutes) checks the in-tree n-gram trainer's perplexities
+        "dev": ["pytest", "pytest-timeout", "transformers>=4.40", "jiwer", "kenlm"],
         # flash-attn needs CUDA and a compiler; SDPA already uses flash kernels on CUDA.
         "gpu": ["flash-attn"],
     },

@@ -113,7 +113,8 @@ def read_tokens(path: str | Path) -> list[str]:
         symbols[int(parts[1])] = parts[0]
     if sorted(symbols) != list(range(len(symbols))) or symbols.get(0) != BLANK:
         raise TokenError(f"{path}: ids must be 0..N-1 with {BLANK} as 0")
-    return [symbols[i] for i in range(len(symbols))]
+    # disambiguation symbols #0, #1, ... (graph building only) follow the CTC tokens
+    return [symbols[i] for i in range(len(symbols)) if not re.fullmatch(r"#\d+", symbols[i])]
 
 
 def load_tokenizer(lang_dir: str | Path):

@@ -48,3 +48,17 @@ class CTCModel(nn.Module):
         with torch.no_grad() if frozen else contextlib.nullcontext():
             out = self.encoder(wav, wav_lens, mask=mask, channel_mask=cmask)
         return self.ctc(self.dropout(out.hidden)), out.hidden_lens
+
+
+def load_ctc_model(path, device="cpu") -> tuple[CTCModel, list[str] | None]:
+    """(CTCModel in eval mode, token symbols if the checkpoint carries them) from a fine-tuned
+    ssltk checkpoint or a transformers *ForCTC import."""
+    from ssltk.models.checkpoint import CheckpointError, load_checkpoint, sub_state
+
+    ckpt = load_checkpoint(path)
+    if "ctc.weight" not in ckpt["model"]:
+        raise CheckpointError(f"{path} has no CTC output layer; fine-tune it first (python -m ssltk.bin.finetune)")
+    model = CTCModel(build_encoder(ckpt["config"]), int(ckpt["model"]["ctc.weight"].shape[0]))
+    model.encoder.load_state_dict(sub_state(ckpt["model"], "encoder."))
+    model.ctc.load_state_dict(sub_state(ckpt["model"], "ctc."))
+    return model.to(device).eval(), ckpt.get("tokens")

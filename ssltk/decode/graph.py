@@ -1,0 +1,168 @@
+"""Decoding graphs with kaldifst (k2-fsa's OpenFst bindings): T, L, G, TLG and T o L.
+
+Label spaces (shared with kaldi-decoder's DecodableCtc, which scores input label
+i with log-prob column i - 1):
+    T: input = CTC token id + 1 (0 is epsilon), output = token id (blank -> epsilon)
+    L: input = token ids and #n disambiguation symbols, output = word ids
+    G: words -> words, back-off arcs carry #0 on the input (kaldilm arpa2fst)
+Build order (shared/FACTS.md): LG = det*(L o G) -> minimize_encoded -> disambiguation
+symbols to epsilon -> rmepsilon -> arcsort; TLG = det(T o LG) -> minimize.
+
+    compile_graph("data/lang_char", "data/lang_char/G_2gram.arpa")   # -> TLG.fst
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ssltk.decode.lang import read_symbols
+
+
+class GraphError(RuntimeError):
+    pass
+
+
+def _compile(lines: list[str], acceptor: bool = False):
+    import kaldifst
+
+    return kaldifst.compile(s="\n".join(lines) + "\n", acceptor=acceptor)
+
+
+def ctc_topology(num_tokens: int, compact: bool = False):
+    """T for tokens 0..num_tokens-1 (0 = blank).
+
+    standard: a state per token; a token is emitted on entering its state, repeats of
+    the same token collapse unless a blank separates them (O(V^2) arcs).
+    compact: tokens return to the blank state through an epsilon (O(V) arcs); a
+    repeated token may then also be read as two tokens (k2's "modified" topology)."""
+    lines, v = [], num_tokens
+    lines.append("0 0 1 0")  # blank loop
+    for t in range(1, v):
+        lines.append(f"0 {t} {t + 1} {t}")
+        lines.append(f"{t} {t} {t + 1} 0")  # repeats
+        if compact:
+            lines.append(f"{t} 0 0 0")
+        else:
+            lines.append(f"{t} 0 1 0")  # blank
+            lines.extend(f"{t} {u} {u + 1} {u}" for u in range(1, v) if u != t)
+    lines.extend(f"{s}" for s in range(v))  # every state is final
+    return _compile(lines)
+
+
+def lexicon_fst(lang_dir: Path, with_disambig: bool = True):
+    """L: token sequences (with disambiguation) -> words, looping; #0:#0 self-loop for G's back-off."""
+    tokens = read_symbols(lang_dir / "tokens.txt")
+    words = read_symbols(lang_dir / "words.txt")
+    lex_path = lang_dir / ("lexicon_disambig.txt" if with_disambig else "lexicon.txt")
+    lines, next_state = [], 1
+    for n, line in enumerate(lex_path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        word, pron = parts[0], parts[1:]
+        if word not in words:
+            raise GraphError(f"{lex_path}:{n}: word {word!r} is not in words.txt")
+        missing = [p for p in pron if p not in tokens]
+        if missing:
+            raise GraphError(f"{lex_path}:{n}: tokens {missing} of {word!r} are not in tokens.txt")
+        src = 0
+        for i, p in enumerate(pron):
+            dst = 0 if i == len(pron) - 1 else next_state
+            if dst:
+                next_state += 1
+            lines.append(f"{src} {dst} {tokens[p]} {words[word] if i == 0 else 0}")
+            src = dst
+    if with_disambig:
+        lines.append(f"0 0 {tokens['#0']} {words['#0']}")
+    lines.append("0")
+    return _compile(lines)
+
+
+def _relabel(fst, ilabels: dict[int, int] | None = None, olabels: dict[int, int] | None = None):
+    """Map input / output labels (e.g. disambiguation symbols to 0) via the text form."""
+    out = []
+    for line in fst.to_str(show_weight_one=True).splitlines() if _has_kw(fst) else fst.to_str().splitlines():
+        p = line.split()
+        if len(p) >= 4:
+            p[2] = str((ilabels or {}).get(int(p[2]), int(p[2])))
+            p[3] = str((olabels or {}).get(int(p[3]), int(p[3])))
+        out.append(" ".join(p))
+    return _compile(out)
+
+
+def _has_kw(fst) -> bool:
+    try:
+        fst.to_str(show_weight_one=True)
+        return True
+    except TypeError:
+        return False
+
+
+def grammar_fst(lang_dir: Path, arpa: Path):
+    import kaldifst
+    import kaldilm
+
+    arpa = Path(arpa)
+    if not arpa.is_file():
+        raise GraphError(f"ARPA file {arpa} does not exist; train one with python -m ssltk.bin.prepare_lang "
+                         "--lm-order N or pass the corpus' LM")
+    text = kaldilm.arpa2fst(str(arpa), "", disambig_symbol="#0", read_symbol_table=str(lang_dir / "words.txt"))
+    return kaldifst.compile(s=text, acceptor=False)
+
+
+def compose_lg(lang_dir: Path, arpa: Path):
+    import kaldifst
+
+    L = lexicon_fst(lang_dir)
+    G = grammar_fst(lang_dir, arpa)
+    kaldifst.arcsort(L, sort_type="olabel")
+    kaldifst.arcsort(G, sort_type="ilabel")
+    LG = kaldifst.compose(L, G)
+    kaldifst.determinize_star(LG)
+    kaldifst.minimize_encoded(LG)
+    return _remove_disambig(lang_dir, LG)
+
+
+def _remove_disambig(lang_dir: Path, fst):
+    import kaldifst
+
+    tokens = read_symbols(lang_dir / "tokens.txt")
+    words = read_symbols(lang_dir / "words.txt")
+    disambig = {i: 0 for s, i in tokens.items() if s.startswith("#")}
+    fst = _relabel(fst, ilabels=disambig, olabels={words["#0"]: 0})
+    kaldifst.rmepsilon(fst)
+    kaldifst.arcsort(fst, sort_type="ilabel")
+    return fst
+
+
+def compose_with_topology(lang_dir: Path, right, compact: bool = False):
+    """T o right, determinized and minimized; right's input labels are token ids."""
+    import kaldifst
+
+    tokens = read_symbols(lang_dir / "tokens.txt")
+    num_tokens = 1 + max(i for s, i in tokens.items() if not s.startswith("#"))
+    T = ctc_topology(num_tokens, compact)
+    kaldifst.arcsort(T, sort_type="olabel")
+    kaldifst.arcsort(right, sort_type="ilabel")
+    out = kaldifst.compose(T, right)
+    out = kaldifst.determinize(out)
+    kaldifst.minimize_encoded(out)
+    kaldifst.arcsort(out, sort_type="ilabel")
+    return out
+
+
+def compile_graph(lang_dir: str | Path, arpa: str | Path | None = None, out: str | Path | None = None,
+                  compact: bool = False) -> Path:
+    """Write TLG.fst (with an ARPA LM) or TL.fst (lexicon only) into the lang dir; returns the path."""
+    lang_dir = Path(lang_dir)
+    if arpa:
+        right = compose_lg(lang_dir, Path(arpa))
+        name = "TLG.fst"
+    else:
+        right = _remove_disambig(lang_dir, lexicon_fst(lang_dir))
+        name = "TL.fst"
+    graph = compose_with_topology(lang_dir, right, compact)
+    out = Path(out) if out else lang_dir / name
+    tmp = out.with_name(f".{out.name}.tmp")
+    graph.write(str(tmp))
+    tmp.replace(out)
+    return out

@@ -1,0 +1,65 @@
+"""Decoding CLI end to end on a tiny fine-tuned model (greedy, WFST grid, parallel jobs, OOVs)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ssltk.bin import compile_graph, decode, prepare_lang
+from ssltk.data.tokens import LetterTokenizer, write_tokens
+from ssltk.testing import pretrain_overrides, write_cuts
+from ssltk.train.checkpoint import latest_checkpoint
+from ssltk.train.config import load_pretrain_config
+from ssltk.train.finetune import finetune, load_finetune_config
+from ssltk.train.pretrain import pretrain
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    d = tmp_path_factory.mktemp("dec")
+    texts = ["THE CAT SAT", "A DOG RAN", "THE MAT", "A CAT"] * 3
+    train = write_cuts(d, [2.2] * 12, texts=texts, name="train.jsonl.gz")
+    dev = write_cuts(d, [2.2] * 3, seed=1, texts=["THE CAT SAT", "THE ZEBRA RAN", "A DOG"], name="dev.jsonl.gz")
+    pretrain(load_pretrain_config(None, pretrain_overrides({"train": train}, **{"train.max_updates": 1})), d / "pt")
+    (d / "lang0").mkdir()
+    write_tokens(LetterTokenizer(), d / "lang0" / "tokens.txt")
+    finetune(load_finetune_config(None, [f"data.train_cuts={train}", f"finetune.lang_dir={d / 'lang0'}",
+                                         "train.max_updates=1", "data.num_workers=0",
+                                         "train.progress_bar=false"]), d / "ft", init=latest_checkpoint(d / "pt"))
+    return {"dir": d, "train": train, "dev": dev, "ckpt": latest_checkpoint(d / "ft")}
+
+
+def test_greedy_and_wfst_decoding_write_kaldi_files(model, capsys):
+    d = model["dir"]
+    prepare_lang.main(["--cuts", str(model["train"]), "--lang-dir", str(d / "lang"), "--lm-order", "2"])
+    compile_graph.main(["--lang-dir", str(d / "lang"), "--arpa", str(d / "lang" / "lm_2gram.arpa")])
+    capsys.readouterr()
+    decode.main(["--ckpt", str(model["ckpt"]), "--cuts", str(model["dev"]), "--method", "greedy",
+                 "--out-dir", str(d / "greedy"), "--lang-dir", str(d / "lang")])
+    greedy = json.loads(capsys.readouterr().out)
+    assert greedy["utterances"] == 3 and greedy["oov_words"] == 1  # ZEBRA is not in words.txt
+    assert greedy["avg_forward_s"] > 0 and greedy["forward_rtf"] > 0
+    refs = (d / "greedy" / "ref.txt").read_text().splitlines()
+    assert refs[1] == "utt1_0001-1 THE ZEBRA RAN"
+    decode.main(["--ckpt", str(model["ckpt"]), "--cuts", str(model["dev"]), "--method", "wfst",
+                 "--graph", str(d / "lang" / "TLG.fst"), "--lang-dir", str(d / "lang"), "--lm-weight", "1", "2",
+                 "--word-score", "-1", "0", "--nj", "2", "--out-dir", str(d / "wfst")])
+    wfst = json.loads(capsys.readouterr().out)
+    assert wfst["nj"] == 2 and len(json.loads((d / "wfst" / "grid.json").read_text())) == 4
+    assert len((d / "wfst" / "hyp.txt").read_text().splitlines()) == 3
+    out = subprocess.run(["bash", "utils/score.sh", str(d / "wfst" / "ref.txt"), str(d / "wfst" / "hyp.txt"),
+                          str(d / "wfst" / "scoring")], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("%WER")
+
+
+def test_decode_errors_name_the_fix(model, tmp_path):
+    with pytest.raises(SystemExit, match="needs --graph"):
+        decode.main(["--ckpt", str(model["ckpt"]), "--cuts", str(model["dev"]), "--method", "wfst",
+                     "--out-dir", str(tmp_path)])
+    pt = latest_checkpoint(model["dir"] / "pt")
+    with pytest.raises(SystemExit, match="no CTC output layer"):
+        decode.main(["--ckpt", str(pt), "--cuts", str(model["dev"]), "--out-dir", str(tmp_path),
+                     "--lang-dir", str(model["dir"] / "lang0")])
+    proc = subprocess.run([sys.executable, "-m", "ssltk.bin.compile_graph", "--lang-dir", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "prepare_lang" in proc.stderr
