@@ -22,7 +22,7 @@ from ssltk.models.wav2vec2 import Masker, Wav2Vec2Encoder, build_encoder  # noqa
 
 class CTCModel(nn.Module):
     def __init__(self, encoder: Wav2Vec2Encoder, vocab_size: int, masker: Masker | None = None,
-                 final_dropout: float = 0.0):
+                 final_dropout: float = 0.0, freeze_feature_encoder: bool = True):
         super().__init__()
         self.encoder = encoder
         self.masker = masker
@@ -32,8 +32,9 @@ class CTCModel(nn.Module):
         nn.init.xavier_uniform_(self.ctc.weight)
         nn.init.zeros_(self.ctc.bias)
         self.freeze_encoder = False
-        for p in encoder.frontend.parameters():  # frozen throughout (fairseq feature_grad_mult 0)
-            p.requires_grad_(False)
+        if freeze_feature_encoder:  # frozen throughout (fairseq feature_grad_mult 0)
+            for p in encoder.frontend.parameters():
+                p.requires_grad_(False)
 
     def forward(self, wav: torch.Tensor, wav_lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """wav: (N, S); returns logits (N, T, V) and frame lengths (N,)."""

@@ -53,6 +53,15 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
     "sewd-base+": ("sewd-base", {"frontend": {"c": 96}}),
     # T6 row 9: SEW-tiny with FBFE-c160 instead of WFE-C-c64-l1 (42.2 / 42.1)
     "sew-tiny-fbank": ("sew-tiny", {"frontend": {"type": "fbank", "c": 160}}),
+    # Laptop-CPU presets for the offline recipe (egs/mini_tts): minutes of pre-training on 2 cores.
+    "sewd-mini": ("sewd-tiny", {
+        "frontend": {"c": 16, "l": 0}, "context": {"dim": 128, "layers": 4},
+        "quantizer": {"entries": 64, "dim": 64}, "head": {"dim": 64, "hidden": 256},
+    }),
+    "w2v2-mini": ("w2v2-base", {
+        "frontend": {"c": 128}, "context": {"dim": 128, "layers": 4, "pos_conv_kernel": 64},
+        "quantizer": {"entries": 64, "dim": 64}, "head": {"dim": 64},
+    }),
     # Tiny test presets: every code path (group/layer norm, squeeze, disentangled, MLP heads).
     "w2v2-test": ("w2v2-base", {
         "frontend": {"c": 32}, "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8,

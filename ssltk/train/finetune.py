@@ -25,6 +25,7 @@ from ssltk.decode.score import error_counts
 from ssltk.models.checkpoint import load_checkpoint, sub_state
 from ssltk.models.config import ModelConfig
 from ssltk.models.ctc import CTCModel
+from ssltk.models.presets import get_preset
 from ssltk.models.wav2vec2 import Masker, build_encoder
 from ssltk.objectives.ctc import ctc_loss
 from ssltk.train.config import DataConfig, OptimConfig, ScheduleConfig, TrainConfig
@@ -39,6 +40,8 @@ class FinetuneSettings:
 
     lang_dir: str = ""
     """tokens.txt (letters) or tokens.txt + bpe.model (python -m ssltk.bin.prepare_lang)."""
+    freeze_feature_encoder: bool = True
+    """Keep the feature encoder fixed (fairseq feature_grad_mult 0); false for from-scratch training."""
     freeze_updates: int = 0
     """Context network frozen (only the output layer trains) for this many updates (base_10h: 10000)."""
     mask_prob: float = 0.65
@@ -55,7 +58,8 @@ class FinetuneSettings:
 @dataclass
 class FinetuneConfig:
     init: str = ""
-    """Pre-trained checkpoint (ssltk pre-training, or imported with ssltk.bin.convert)."""
+    """Pre-trained checkpoint (ssltk pre-training, or imported with ssltk.bin.convert), or
+    `preset:NAME` for a randomly initialised model (the from-scratch baseline)."""
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
     data: DataConfig = field(default_factory=lambda: DataConfig(max_duration=200.0, max_samples=560000,
                                                                 min_samples=0))
@@ -80,7 +84,7 @@ def finetune_model_config(base: ModelConfig, s: FinetuneSettings) -> ModelConfig
                     "channel_length": s.channel_length},
         "context": {"layerdrop": s.layerdrop, "dropout": s.dropout, "attention_dropout": s.attention_dropout,
                     "activation_dropout": s.activation_dropout},
-        "dropout_input": 0.0, "feature_grad_mult": 0.0,
+        "dropout_input": 0.0, "feature_grad_mult": 0.0 if s.freeze_feature_encoder else 1.0,
     })
 
 
@@ -134,18 +138,21 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         if cfg.train.num_threads:
             torch.set_num_threads(cfg.train.num_threads)
         tokenizer = load_tokenizer(cfg.finetune.lang_dir)
-        base = load_checkpoint(cfg.init)
+        scratch = cfg.init.startswith("preset:")
+        base = {"config": get_preset(cfg.init.split(":", 1)[1])} if scratch else load_checkpoint(cfg.init)
         model_cfg = finetune_model_config(base["config"], cfg.finetune)
         if world.is_main:
             write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
         torch.manual_seed(cfg.train.seed)
         encoder = build_encoder(model_cfg)
-        missing, unexpected = encoder.load_state_dict(sub_state(base["model"], "encoder."), strict=False)
-        if missing:
-            raise TrainingError(f"{cfg.init} lacks encoder weights {missing[:5]}; is it a pre-training checkpoint?")
+        if not scratch:
+            missing, _ = encoder.load_state_dict(sub_state(base["model"], "encoder."), strict=False)
+            if missing:
+                raise TrainingError(f"{cfg.init} lacks encoder weights {missing[:5]}; is it a pre-training "
+                                    "checkpoint?")
         del base
-        model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking),
-                         cfg.finetune.final_dropout).to(world.device)
+        model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
+                         cfg.finetune.freeze_feature_encoder).to(world.device)
         ds = lambda: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed)  # noqa: E731
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
                                        world.rank, dataset=ds())

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# mini_tts: ssltk end to end on a laptop CPU, fully offline.
+# Synthesises a multi-speaker speech corpus with espeak-ng, pre-trains a small SEW-D,
+# fine-tunes it with CTC on a small label budget, decodes (greedy and WFST with an n-gram
+# LM) and scores; the same fine-tuning from scratch shows what pre-training buys.
+#
+#   ./run.sh                          # everything (about 25 minutes on 2 cores)
+#   ./run.sh --size ci --stage 1      # the 2-minute CI corpus
+#   ./run.sh --stage 5 --stop-stage 7 # re-run fine-tuning .. scoring (finished stages are skipped)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# begin options (--help prints this block; --foo-bar sets foo_bar)
+stage=0                      # first stage to run
+stop_stage=7                 # last stage to run
+size=default                 # corpus size: ci (2 min) | small (40 min) | default (70 min) | large (11 h)
+data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
+preset=sewd-mini             # model preset (python -m ssltk.bin.presets)
+pretrain_config=conf/pretrain.yaml
+finetune_config=conf/finetune.yaml
+finetune_labels=10m          # label budget: 10m | 1h | all
+from_scratch=true            # also fine-tune a randomly initialised model (baseline)
+lm_order=2                   # n-gram order of the LM trained on the corpus text
+nj=2                         # parallel decoding jobs
+ngpu=0                       # GPUs for training (torchrun when > 1)
+exp_dir=exp                  # experiment directory
+results=RESULTS.md           # where stage 7 writes the results table
+seed=0
+# end options
+help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
+. utils/parse_options.sh
+. ./cmd.sh
+
+log() { echo -e "$(date '+%F %T') (${0##*/}:${BASH_LINENO[0]}) $*"; }
+done_or_run() { [ -f "$1/.done" ] && { log "  already done: $1 (delete $1/.done to redo)"; return 1; }; return 0; }
+
+corpus_dir=$data_dir/corpus
+manifests=$data_dir/manifests
+lang=$data_dir/lang_char
+case $size in ci) pt_updates=20; ft_updates=20 ;; small) pt_updates=1500; ft_updates=1500 ;;
+  default) pt_updates=2000; ft_updates=1200 ;; large) pt_updates=20000; ft_updates=10000 ;;
+  *) echo "$0: unknown --size $size" >&2; exit 1 ;; esac
+
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+  log "Stage 0: check the TTS engine and text: espeakng-loader, Debian fortunes"
+  python3 -c "import espeakng_loader" 2>/dev/null || python3 -m pip install --quiet espeakng-loader
+  if ! ls /usr/share/games/fortunes/fortunes >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      (apt-get update -qq && apt-get install -y -qq --no-install-recommends fortunes) >/dev/null 2>&1 \
+        || log "  could not install Debian's fortunes: the corpus uses the built-in grammar text"
+    else
+      log "  Debian's fortunes are not installed (apt-get install fortunes): using the built-in grammar text"
+    fi
+  fi
+fi
+
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+  log "Stage 1: synthesise the corpus: espeak-ng + text -> $corpus_dir (size $size)"
+  if done_or_run "$corpus_dir"; then
+    python3 local/synthesize.py --out-dir "$corpus_dir" --size "$size" --seed "$seed"
+    touch "$corpus_dir/.done"
+  fi
+fi
+
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
+  log "Stage 2: Lhotse manifests and the label subset: $corpus_dir -> $manifests"
+  if done_or_run "$manifests"; then
+    python3 -m ssltk.bin.manifests librispeech --corpus-dir "$corpus_dir" --out-dir "$manifests" \
+      --parts train-clean dev-clean test-clean
+    touch "$manifests/.done"
+  fi
+  sub=$manifests/cuts_train_${finetune_labels}.jsonl.gz
+  if [ ! -f "$sub" ]; then
+    if [ "$finetune_labels" = all ]; then cp "$manifests/cuts_train-clean.jsonl.gz" "$sub"
+    else python3 -m ssltk.bin.subset --cuts "$manifests/cuts_train-clean.jsonl.gz" --budget "$finetune_labels" \
+      --seed "$seed" --out "$sub" || { [ "$size" = ci ] && log "  (ci corpus: using all labels)" && \
+      cp "$manifests/cuts_train-clean.jsonl.gz" "$sub"; }
+    fi
+  fi
+fi
+
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+  log "Stage 3: self-supervised pre-training of $preset: $manifests/cuts_train-clean -> $exp_dir/pretrain"
+  if done_or_run "$exp_dir/pretrain"; then
+    $train_cmd python3 -m ssltk.bin.pretrain --config "$pretrain_config" --exp-dir "$exp_dir/pretrain" \
+      preset=$preset data.train_cuts=$manifests/cuts_train-clean.jsonl.gz \
+      data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$pt_updates train.seed=$seed
+    touch "$exp_dir/pretrain/.done"
+  fi
+fi
+
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+  log "Stage 4: lang dir, ${lm_order}-gram LM and TLG: $corpus_dir/lm_text.txt -> $lang"
+  if done_or_run "$lang"; then
+    python3 -m ssltk.bin.prepare_lang --text "$corpus_dir/lm_text.txt" --lang-dir "$lang" --tokens letters \
+      --lm-order "$lm_order"
+    python3 -m ssltk.bin.compile_graph --lang-dir "$lang" --arpa "$lang/lm_${lm_order}gram.arpa" 2>/dev/null
+    touch "$lang/.done"
+  fi
+fi
+
+systems="finetune"
+[ "$from_scratch" = true ] && systems="$systems finetune_scratch"
+
+if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+  for sys in $systems; do
+    init=$(ls "$exp_dir"/pretrain/checkpoints/checkpoint-*.pt 2>/dev/null | tail -1)
+    extra=()
+    if [ $sys = finetune_scratch ]; then
+      init=preset:$preset; extra=(finetune.freeze_feature_encoder=false finetune.freeze_updates=0)
+    fi
+    log "Stage 5: CTC fine-tuning ($sys) on $finetune_labels of labels: ${init:-?} -> $exp_dir/$sys"
+    [ -n "$init" ] || { echo "$0: no pre-trained checkpoint in $exp_dir/pretrain; run stage 3" >&2; exit 1; }
+    if done_or_run "$exp_dir/$sys"; then
+      $train_cmd python3 -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$exp_dir/$sys" \
+        --init "$init" finetune.lang_dir=$lang data.train_cuts=$manifests/cuts_train_${finetune_labels}.jsonl.gz \
+        data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$ft_updates train.seed=$seed \
+        "${extra[@]}"
+      touch "$exp_dir/$sys/.done"
+    fi
+  done
+fi
+
+if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+  for sys in $systems; do
+    log "Stage 6: decoding ($sys): greedy, and WFST with the LM weight / word score tuned on dev"
+    d=$exp_dir/$sys
+    $decode_cmd python3 -m ssltk.bin.decode --ckpt "$d/best.pt" --cuts $manifests/cuts_test-clean.jsonl.gz \
+      --method greedy --lang-dir $lang --out-dir "$d/decode_test_greedy" --nj $nj >/dev/null
+    $decode_cmd python3 -m ssltk.bin.decode --ckpt "$d/best.pt" --cuts $manifests/cuts_dev-clean.jsonl.gz \
+      --method wfst --graph $lang/TLG.fst --lang-dir $lang --lm-weight 0.5 1 2 --word-score -1 0 1 \
+      --out-dir "$d/decode_dev_wfst" --nj $nj >/dev/null
+    read -r lmw ws < <(python3 -c "import json; s=json.load(open('$d/decode_dev_wfst/stats.json')); \
+print(s['lm_weight'], s['word_score'])")
+    $decode_cmd python3 -m ssltk.bin.decode --ckpt "$d/best.pt" --cuts $manifests/cuts_test-clean.jsonl.gz \
+      --method wfst --graph $lang/TLG.fst --lang-dir $lang --lm-weight "$lmw" --word-score "$ws" \
+      --out-dir "$d/decode_test_wfst" --nj $nj >/dev/null
+  done
+fi
+
+if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
+  log "Stage 7: scoring with utils/score.sh -> RESULTS.md"
+  for sys in $systems; do
+    for m in greedy wfst; do
+      d=$exp_dir/$sys/decode_test_$m
+      utils/score.sh --utt2spk $d/utt2spk $d/ref.txt $d/hyp.txt $d/scoring 2>/dev/null
+    done
+  done
+  python3 local/write_results.py --exp-dir "$exp_dir" --corpus-dir "$corpus_dir" --systems $systems \
+    --out "$results" --wall-seconds $SECONDS --from-stage $stage \
+    --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels"
+  cat "$results"
+fi
