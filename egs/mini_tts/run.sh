@@ -30,9 +30,7 @@ seed=0
 help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
 . utils/parse_options.sh
 . ./cmd.sh
-
-log() { echo -e "$(date '+%F %T') (${0##*/}:${BASH_LINENO[0]}) $*"; }
-done_or_run() { [ -f "$1/.done" ] && { log "  already done: $1 (delete $1/.done to redo)"; return 1; }; return 0; }
+. utils/recipe_lib.sh
 
 corpus_dir=$data_dir/corpus
 manifests=$data_dir/manifests
@@ -123,29 +121,17 @@ fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   for sys in $systems; do
-    log "Stage 6: decoding ($sys): greedy, and WFST with the LM weight / word score tuned on dev"
     d=$exp_dir/$sys
-    $decode_cmd python3 -m ssltk.bin.decode --ckpt "$d/best.pt" --cuts $manifests/cuts_test-clean.jsonl.gz \
-      --method greedy --lang-dir $lang --out-dir "$d/decode_test_greedy" --nj $nj >/dev/null
-    $decode_cmd python3 -m ssltk.bin.decode --ckpt "$d/best.pt" --cuts $manifests/cuts_dev-clean.jsonl.gz \
-      --method wfst --graph $lang/TLG.fst --lang-dir $lang --lm-weight 0.5 1 2 --word-score -1 0 1 \
-      --out-dir "$d/decode_dev_wfst" --nj $nj >/dev/null
+    log "Stage 6: decoding ($sys): LM weight / word score grid on dev, then greedy and WFST on test"
+    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "0.5 1 2" "-1 0 1"
     read -r lmw ws < <(python3 -c "import json; s=json.load(open('$d/decode_dev_wfst/stats.json')); \
 print(s['lm_weight'], s['word_score'])")
-    $decode_cmd python3 -m ssltk.bin.decode --ckpt "$d/best.pt" --cuts $manifests/cuts_test-clean.jsonl.gz \
-      --method wfst --graph $lang/TLG.fst --lang-dir $lang --lm-weight "$lmw" --word-score "$ws" \
-      --out-dir "$d/decode_test_wfst" --nj $nj >/dev/null
+    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws"
   done
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  log "Stage 7: scoring with utils/score.sh -> RESULTS.md"
-  for sys in $systems; do
-    for m in greedy wfst; do
-      d=$exp_dir/$sys/decode_test_$m
-      utils/score.sh --utt2spk $d/utt2spk $d/ref.txt $d/hyp.txt $d/scoring 2>/dev/null
-    done
-  done
+  log "Stage 7: results (utils/score.sh outputs of stage 6) -> $results"
   python3 local/write_results.py --exp-dir "$exp_dir" --corpus-dir "$corpus_dir" --systems $systems \
     --out "$results" --wall-seconds $SECONDS --from-stage $stage \
     --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels"

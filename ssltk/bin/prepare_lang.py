@@ -30,6 +30,20 @@ def read_texts(cuts: str | None, text: str | None) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+def arpa_unigrams(path: str) -> list[str]:
+    words, section = [], False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("\\"):
+                section = line == "\\1-grams:"
+                continue
+            parts = line.split()
+            if section and len(parts) >= 2 and not parts[1].startswith("<"):
+                words.append(parts[1])
+    return words
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = parser.add_mutually_exclusive_group(required=True)
@@ -40,6 +54,7 @@ def main(argv=None) -> None:
     parser.add_argument("--bpe-size", type=int, default=500)
     parser.add_argument("--bpe-type", choices=["unigram", "bpe"], default="unigram")
     parser.add_argument("--extra-words", help="file with one word per line to add to the lexicon")
+    parser.add_argument("--extra-words-from-arpa", help="add the unigrams of this ARPA LM (needed to compile G)")
     parser.add_argument("--lm-order", type=int, default=0, help="train an N-gram ARPA on the same text")
     args = parser.parse_args(argv)
     try:
@@ -50,6 +65,8 @@ def main(argv=None) -> None:
         else:
             tokenizer = LetterTokenizer()
         extra = Path(args.extra_words).read_text().split() if args.extra_words else []
+        if args.extra_words_from_arpa:
+            extra += arpa_unigrams(args.extra_words_from_arpa)
         prepare_lang(lang, texts, tokenizer, extra)
         if args.lm_order:
             arpa = train_arpa(texts, args.lm_order, lang / f"lm_{args.lm_order}gram.arpa")

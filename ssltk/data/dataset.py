@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -44,9 +45,14 @@ def load_cuts(path: str | Path):
     if not str(path):
         raise DataError("no CutSet given: set data.train_cuts to a cuts .jsonl.gz manifest or a Shar directory")
     if path.is_dir():
-        if not any(path.glob("cuts.*")):
+        shards = sorted(path.glob("cuts.*.jsonl*"))
+        if not shards:
             raise DataError(f"{path} is a directory without cuts.*.jsonl.gz shards (not a Lhotse Shar directory)")
-        return CutSet.from_shar(in_dir=path)
+        # explicit fields: other files (a recipe's .done marker) must not be read as a field
+        fields = {"cuts": shards}
+        for name in sorted({p.name.split(".")[0] for p in path.iterdir() if not p.name.startswith(".")} - {"cuts"}):
+            fields[name] = sorted(path.glob(f"{name}.*"))
+        return CutSet.from_shar(fields=fields)
     if not path.is_file():
         raise DataError(f"CutSet manifest {path} does not exist; prepare it with the recipe's manifest stage")
     return CutSet.from_jsonl_lazy(path) if ".jsonl" in path.name else CutSet.from_file(path)
@@ -73,12 +79,24 @@ def crop_offset(cut_id: str, num_samples: int, max_samples: int, seed: int, epoc
     return random.Random(f"{seed}/{epoch}/{cut_id}").randrange(num_samples - max_samples + 1)
 
 
+def sphere_without_sph2pipe() -> None:
+    """Read NIST sphere (.sph, PCM) with libsndfile when the sph2pipe binary is absent (shared/FACTS.md)."""
+    import shutil
+
+    if shutil.which("sph2pipe") is None:
+        os.environ["LHOTSE_AUDIO_BACKEND"] = "LibsndfileBackend"
+        from lhotse.audio.backend import LibsndfileBackend, set_current_audio_backend
+
+        set_current_audio_backend(LibsndfileBackend())
+
+
 class AudioBatchDataset(torch.utils.data.Dataset):
     """CutSet -> {'audio': (N, S), 'audio_lens': (N,), 'cut_ids', 'skipped': [Skipped]}."""
 
     def __init__(self, cfg: DataConfig, seed: int = 0, crop: bool = True):
         self.cfg, self.seed, self.crop = cfg, seed, crop
         self.epoch = 0
+        sphere_without_sph2pipe()
 
     def load(self, cut) -> np.ndarray:
         if cut.sampling_rate != SAMPLE_RATE:

@@ -1,0 +1,65 @@
+"""egs/mini_tts end to end on its CI corpus (every stage, a few updates each), and interrupt + rerun."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "egs" / "mini_tts"
+
+
+def run(tmp, *args, **kw):
+    cmd = ["bash", str(RECIPE / "run.sh"), "--size", "ci", "--data-dir", str(tmp / "data"), "--exp-dir",
+           str(tmp / "exp"), "--results", str(tmp / "RESULTS.md"), *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mini_tts")
+    proc = run(tmp)
+    out = proc.communicate(timeout=1800)[0]
+    assert proc.returncode == 0, out[-3000:]
+    return tmp, out
+
+
+def test_every_stage_runs_and_writes_results(finished):
+    tmp, out = finished
+    for n in range(8):
+        assert f"Stage {n}:" in out
+    results = (tmp / "RESULTS.md").read_text()
+    assert "| pre-trained + CTC fine-tuning |" in results and "| from scratch" in results
+    for sys in ("finetune", "finetune_scratch"):
+        for m in ("greedy", "wfst"):
+            assert (tmp / "exp" / sys / f"decode_test_{m}" / "scoring" / "wer").read_text().startswith("%WER")
+    assert (tmp / "data" / "lang_char" / "TLG.fst").stat().st_size > 0
+
+
+def test_rerun_skips_finished_stages(finished):
+    tmp, _ = finished
+    start = time.time()
+    proc = run(tmp, "--stop-stage", "5")
+    out = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, out
+    assert out.count("already done") >= 5 and time.time() - start < 120
+
+
+def test_killed_pretraining_stage_resumes(tmp_path, finished):
+    done, _ = finished
+    # reuse the finished corpus and manifests; kill stage 3 mid-run, then rerun it
+    os.symlink(done / "data", tmp_path / "data")
+    proc = run(tmp_path, "--stage", "3", "--stop-stage", "3", start_new_session=True)
+    ckpts = tmp_path / "exp" / "pretrain" / "checkpoints"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not any(ckpts.glob("checkpoint-*.pt")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "exp" / "pretrain" / ".done").exists()
+    proc = run(tmp_path, "--stage", "3", "--stop-stage", "3")
+    out = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0 and (tmp_path / "exp" / "pretrain" / ".done").exists(), out
+    assert "resumed from" in out or "already trained" in out
