@@ -21,6 +21,9 @@ finetune_config=conf/finetune.yaml
 finetune_labels=10m          # label budget: 10m | 1h | all
 from_scratch=true            # also fine-tune a randomly initialised model (baseline)
 lm_order=2                   # n-gram order of the LM trained on the corpus text
+lm_weights="1 2"             # LM weights tried on dev (WFST decoding)
+word_scores="0"              # word scores tried on dev
+beam=8                       # WFST beam (search cost grows fast with the beam on a weak model)
 nj=2                         # parallel decoding jobs
 ngpu=0                       # GPUs for training (torchrun when > 1)
 exp_dir=exp                  # experiment directory
@@ -123,10 +126,10 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   for sys in $systems; do
     d=$exp_dir/$sys
     log "Stage 6: decoding ($sys): LM weight / word score grid on dev, then greedy and WFST on test"
-    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "0.5 1 2" "-1 0 1"
+    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "$lm_weights" "$word_scores" $beam
     read -r lmw ws < <(python3 -c "import json; s=json.load(open('$d/decode_dev_wfst/stats.json')); \
 print(s['lm_weight'], s['word_score'])")
-    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws"
+    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws" $beam
   done
 fi
 

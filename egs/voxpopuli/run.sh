@@ -29,6 +29,7 @@ help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
 manifests=$data_dir/manifests
 lang=$data_dir/lang_letters
 sys=$exp_dir/finetune_${finetune_labels}
+sets="dev test"
 launch="python3"
 [ "$ngpu" -gt 1 ] && launch="torchrun --standalone --nproc_per_node $ngpu"
 
@@ -51,44 +52,4 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   fi
 fi
 
-if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
-  log "Stage 2: $finetune_labels label subset (seed $seed): $manifests/cuts_train -> cuts_train_$finetune_labels"
-  [ -f "$manifests/cuts_train_$finetune_labels.jsonl.gz" ] || python3 -m ssltk.bin.subset \
-    --cuts "$manifests/cuts_train.jsonl.gz" --budget "$finetune_labels" --seed "$seed" \
-    --out "$manifests/cuts_train_$finetune_labels.jsonl.gz"
-fi
-
-if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
-  log "Stage 3: lang dir, ${lm_order}-gram LM on the training text, TLG: $manifests/cuts_train -> $lang"
-  if done_or_run "$lang"; then
-    python3 -m ssltk.bin.prepare_lang --cuts "$manifests/cuts_train.jsonl.gz" --lang-dir "$lang" --lm-order "$lm_order"
-    python3 -m ssltk.bin.compile_graph --lang-dir "$lang" --arpa "$lang/lm_${lm_order}gram.arpa"
-    touch "$lang/.done"
-  fi
-fi
-
-if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  log "Stage 4: CTC fine-tuning: $init + cuts_train_$finetune_labels -> $sys"
-  [ -f "$init" ] || { echo "$0: --init checkpoint '$init' does not exist (pre-train with egs/librispeech," \
-    "or import one with python -m ssltk.bin.convert --from-hf)" >&2; exit 1; }
-  if done_or_run "$sys"; then
-    $train_cmd $launch -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$sys" --init "$init" \
-      finetune.lang_dir=$lang data.train_cuts=$manifests/cuts_train_$finetune_labels.jsonl.gz \
-      data.valid_cuts=$manifests/cuts_dev.jsonl.gz train.seed=$seed
-    touch "$sys/.done"
-  fi
-fi
-
-if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-  for set in dev test; do
-    log "Stage 5: decoding $set: greedy and WFST (LM weight 2, word score -1, beam 50)"
-    decode_and_score "$sys" "$manifests/cuts_$set.jsonl.gz" "$set" "$lang" "$nj" 2 -1 50
-  done
-fi
-
-if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-  log "Stage 6: RESULTS.md"
-  python3 -m ssltk.bin.results --systems "$sys" --sets dev test --out RESULTS.md \
-    --command "./run.sh --init $init --finetune-labels $finetune_labels"
-  cat RESULTS.md
-fi
+. utils/transfer_stages.sh  # stages 2-6: subset, lang + LM + TLG, fine-tune, decode, results

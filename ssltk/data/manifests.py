@@ -186,3 +186,17 @@ def export_shar(cuts_path: str | Path, out_dir: str | Path, min_seconds: float =
     cuts = CutSet.from_jsonl_lazy(cuts_path).filter(lambda c: min_seconds <= c.duration <= max_seconds)
     cuts.to_shar(out, fields={"recording": "flac"}, shard_size=shard_size)
     return out
+
+
+def map_supervision_text(src: str | Path, dst: str | Path, normalize) -> int:
+    """Write `src` cuts with every supervision's text passed through `normalize`; cuts whose
+    text ends up empty are dropped. Returns the number of cuts written."""
+    from lhotse import CutSet
+
+    cuts = CutSet.from_file(src).map_supervisions(lambda s: s.transform_text(normalize))
+    cuts = cuts.filter(lambda c: all(s.text for s in c.supervisions)).to_eager()
+    dst = Path(dst)
+    tmp = dst.with_name(f".{dst.name.split('.')[0]}.tmp.jsonl.gz")
+    cuts.to_file(tmp)
+    os.replace(tmp, dst)
+    return len(cuts)

@@ -13,7 +13,7 @@ segments left empty are dropped.
 import re
 import sys
 
-from lhotse import CutSet
+from ssltk.data.manifests import map_supervision_text
 
 
 def normalize(text: str) -> str:
@@ -29,12 +29,6 @@ def normalize(text: str) -> str:
     return " ".join(words)
 
 
-def main(src: str, dst: str) -> None:
-    cuts = CutSet.from_file(src).map_supervisions(lambda s: s.transform_text(normalize))
-    cuts = cuts.filter(lambda c: all(s.text for s in c.supervisions)).to_eager()
-    cuts.to_file(dst)
-    print(f"wrote {dst}: {len(cuts)} cuts")
-
-
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    src, dst = sys.argv[1:]
+    print(f"wrote {dst}: {map_supervision_text(src, dst, normalize)} cuts")
