@@ -183,6 +183,11 @@ def build_encoder(cfg: ModelConfig) -> Wav2Vec2Encoder:
     frontend = build_frontend(cfg.frontend)
     context = build_context(cfg.context)
     init_bert_params(context)
+    if context.upsample is not None:
+        # The upsampling layer feeds the heads with no LayerNorm after it: BERT's N(0, 0.02) makes
+        # its output tiny at small widths (CTC then sat on the all-blank plateau for sewd-mini);
+        # torch's fan-in-scaled default keeps unit-scale outputs at every width.
+        context.upsample.proj.reset_parameters()
     feature_dim = cfg.frontend.output_dim
     project = cfg.feature_projection == "always" or feature_dim != cfg.context.dim
     return Wav2Vec2Encoder(frontend, context, feature_dim, cfg.context.dim, project=project,

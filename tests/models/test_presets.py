@@ -53,3 +53,17 @@ def test_presets_are_written_as_differences():
     # SEW-D rows inherit everything but what the paper changes
     assert get_preset("sewd-base+").frontend.c == 96 and get_preset("sewd-base").frontend.c == 64
     assert get_preset("sewd-mid").context.layers == 24 and get_preset("sewd-small").context.layers == 12
+
+
+
+@pytest.mark.parametrize("name", ["sewd-mini", "sew-test"])
+def test_squeezed_output_has_unit_scale_at_init(name):
+    """Regression: BERT's N(0, 0.02) init of the upsampling layer gave hidden std 0.11 (sewd-mini)
+    and 0.06 (sew-test); CTC fine-tuning of sewd-mini then sat on the all-blank plateau."""
+    from ssltk.models.wav2vec2 import build_encoder
+    from ssltk.testing import synthetic_batch
+
+    torch.manual_seed(0)
+    enc = build_encoder(get_preset(name)).eval()
+    with torch.no_grad():
+        assert enc(synthetic_batch([16000], 0)[0]).hidden.std() > 0.25
