@@ -80,21 +80,13 @@ def lexicon_fst(lang_dir: Path, with_disambig: bool = True):
 def _relabel(fst, ilabels: dict[int, int] | None = None, olabels: dict[int, int] | None = None):
     """Map input / output labels (e.g. disambiguation symbols to 0) via the text form."""
     out = []
-    for line in fst.to_str(show_weight_one=True).splitlines() if _has_kw(fst) else fst.to_str().splitlines():
+    for line in fst.to_str(show_weight_one=True).splitlines():
         p = line.split()
         if len(p) >= 4:
             p[2] = str((ilabels or {}).get(int(p[2]), int(p[2])))
             p[3] = str((olabels or {}).get(int(p[3]), int(p[3])))
         out.append(" ".join(p))
     return _compile(out)
-
-
-def _has_kw(fst) -> bool:
-    try:
-        fst.to_str(show_weight_one=True)
-        return True
-    except TypeError:
-        return False
 
 
 def grammar_fst(lang_dir: Path, arpa: Path):
