@@ -9,6 +9,9 @@ warm-up, and the medians are compared, so machine noise hits both alike.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -17,7 +20,7 @@ from typing import Callable
 import torch
 
 from ssltk.models.presets import get_preset
-from ssltk.models.wav2vec2 import build_encoder, inference_parameters
+from ssltk.models.build import build_encoder, inference_parameters
 
 
 def time_alternating(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
@@ -94,6 +97,95 @@ def hf_pretraining_twin(state: dict, cfg) -> torch.nn.Module:
         return Wav2Vec2ForPreTraining.from_pretrained(d)
 
 
+def pretraining_step(cfg, wav: torch.Tensor, lens: torch.Tensor) -> Callable[[], float]:
+    """A closure doing one pre-training update of a fresh model of `cfg` on (wav, lens): forward,
+    loss (wav2vec 2.0 or teacher-student, by cfg.arch), backward, AdamW step (and EMA for s3l)."""
+    from ssltk.models.build import build_pretraining_model
+    from ssltk.objectives.contrastive import Wav2Vec2Objective
+    from ssltk.objectives.teacher_student import TeacherStudentObjective
+    from ssltk.targets.masking import sample_negatives
+
+    model = build_pretraining_model(cfg).train()
+    s3l = cfg.arch == "s3l"
+    objective = (TeacherStudentObjective(cfg.objective.temperature) if s3l else Wav2Vec2Objective(cfg.objective))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+
+    def step() -> float:
+        opt.zero_grad(set_to_none=True)
+        if s3l:
+            model.update_teacher(0.999)
+        out = model(wav, lens)
+        loss = objective(out, sample_negatives(out.mask, cfg.objective.num_negatives)).loss
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    return step
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _memory_worker(preset: str, batch_seconds: float, utterances: int, threads: int, steps: int, queue) -> None:
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    n = int(batch_seconds * 16000 / utterances)
+    wav, lens = torch.randn(utterances, n), torch.full((utterances,), n)
+    before = _rss_mb()
+    step = pretraining_step(get_preset(preset, ["context.layerdrop=0"]), wav, lens)
+    for _ in range(steps):
+        step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    queue.put({"peak_rss_mb": round(peak, 1), "train_mem_mb": round(peak - before, 1)})
+
+
+def memory_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances: int = 4, threads: int = 2,
+                     steps: int = 2) -> list[dict]:
+    """Peak CPU memory of pre-training updates, one fresh process per preset (Linux ru_maxrss).
+
+    `train_mem_mb` is the peak minus the process' memory before the model was built: weights,
+    gradients, AdamW state, teacher and activations of one update on the same batch."""
+    ctx = multiprocessing.get_context("spawn")
+    rows = []
+    for preset in presets:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_memory_worker, args=(preset, batch_seconds, utterances, threads, steps, queue))
+        proc.start()
+        res = queue.get()
+        proc.join()
+        cfg = get_preset(preset)
+        rows.append({"bench": "memory", "preset": preset, "batch_seconds": batch_seconds, "utterances": utterances,
+                     "threads": threads, "steps": steps, "params_m": round(inference_parameters(cfg) / 1e6, 2),
+                     **res})
+    return rows
+
+
+def flops_per_audio_second(presets: list[str], seconds: float = 10.0) -> list[dict]:
+    """Inference and training FLOPs per second of audio (torch's FlopCounterMode: matmuls,
+    convolutions, attention; the filter bank's FFT is not counted), one utterance of `seconds`."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    wav = torch.randn(1, int(seconds * 16000))
+    lens = torch.tensor([wav.shape[1]])
+    rows = []
+    for preset in presets:
+        cfg = get_preset(preset, ["context.layerdrop=0"])
+        encoder = build_encoder(cfg).eval()
+        with torch.no_grad(), FlopCounterMode(display=False) as fc:
+            encoder(wav, lens)
+        infer = fc.get_total_flops()
+        step = pretraining_step(cfg, wav, lens)
+        with FlopCounterMode(display=False) as fc:
+            step()
+        rows.append({"bench": "flops", "preset": preset, "seconds": seconds,
+                     "params_m": round(inference_parameters(cfg) / 1e6, 2),
+                     "infer_gflops_per_audio_s": round(infer / seconds / 1e9, 3),
+                     "train_gflops_per_audio_s": round(fc.get_total_flops() / seconds / 1e9, 3)})
+    return rows
+
+
 def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances: int = 4, threads: int = 2,
                     vs_hf: bool = False, repeats: int = 3, seed: int = 0) -> list[dict]:
     """Time of one pre-training update (forward, loss, backward, AdamW step) on a batch of
@@ -102,9 +194,7 @@ def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances:
     With vs_hf, transformers' Wav2Vec2ForPreTraining with the w2v2 preset's config and weights
     (the first w2v2 preset in the list, else w2v2-base) is timed on the same batch, with its
     masks and negatives drawn outside the timed region. All models alternate in one loop."""
-    from ssltk.models.wav2vec2 import build_pretraining_model
-    from ssltk.objectives.contrastive import Wav2Vec2Objective
-    from ssltk.targets.masking import sample_negatives
+    from ssltk.models.build import build_pretraining_model
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -114,17 +204,7 @@ def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances:
     fns, cfgs = {}, {}
     for preset in presets:
         cfgs[preset] = cfg = get_preset(preset, ["context.layerdrop=0"])
-        model = build_pretraining_model(cfg).train()
-        objective = Wav2Vec2Objective(cfg.objective)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
-
-        def step(model=model, objective=objective, opt=opt, cfg=cfg):
-            opt.zero_grad(set_to_none=True)
-            out = model(wav, lens)
-            objective(out, sample_negatives(out.mask, cfg.objective.num_negatives)).loss.backward()
-            opt.step()
-
-        fns[preset] = step
+        fns[preset] = pretraining_step(cfg, wav, lens)
     if vs_hf:
         ref = next((p for p in presets if p.startswith("w2v2")), "w2v2-base")
         cfg = get_preset(ref, ["context.layerdrop=0"])

@@ -10,6 +10,12 @@ weights. Every model of one run is timed alternately in the same process, so
 ratios between rows are side-by-side; `speedup_vs_transformers` = transformers / ssltk.
 `train`: one pre-training update (forward, loss, backward, AdamW step) on a fixed batch;
 throughput in audio-seconds per second, against transformers' Wav2Vec2ForPreTraining.
+`memory`: peak CPU memory of pre-training updates on the same batch, a fresh process per preset.
+`flops`: inference and training FLOPs per second of audio (torch's FlopCounterMode).
+
+    python -m ssltk.bin.bench train --preset s3l-base --preset w2v2-base --batch-seconds 20
+    python -m ssltk.bin.bench memory --preset s3l-base --preset w2v2-base --batch-seconds 20
+    python -m ssltk.bin.bench flops --preset s3l-base --preset w2v2-base
 """
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ import argparse
 import json
 import sys
 
-from ssltk.benchmark import infer_benchmark, train_benchmark
+from ssltk.benchmark import flops_per_audio_second, infer_benchmark, memory_benchmark, train_benchmark
 from ssltk.config import ConfigError
 
 
@@ -41,11 +47,24 @@ def main(argv=None) -> None:
     t.add_argument("--repeats", type=int, default=3)
     t.add_argument("--vs-hf", action="store_true",
                    help="also time transformers' Wav2Vec2ForPreTraining (w2v2 config) on the same batch")
+    m = sub.add_parser("memory", help="peak memory of pre-training updates, one process per preset")
+    m.add_argument("--preset", required=True, action="append")
+    m.add_argument("--batch-seconds", type=float, default=20.0)
+    m.add_argument("--utterances", type=int, default=4)
+    m.add_argument("--threads", type=int, default=2)
+    m.add_argument("--steps", type=int, default=2)
+    f = sub.add_parser("flops", help="FLOPs per audio-second, inference and one training update")
+    f.add_argument("--preset", required=True, action="append")
+    f.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args(argv)
     try:
         if args.bench == "infer":
             rows = infer_benchmark(args.preset, args.seconds, args.threads, args.vs_hf, args.repeats,
                                    args.overrides, args.dtype)
+        elif args.bench == "memory":
+            rows = memory_benchmark(args.preset, args.batch_seconds, args.utterances, args.threads, args.steps)
+        elif args.bench == "flops":
+            rows = flops_per_audio_second(args.preset, args.seconds)
         else:
             rows = train_benchmark(args.preset, args.batch_seconds, args.utterances, args.threads, args.vs_hf,
                                    args.repeats)

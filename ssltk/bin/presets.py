@@ -8,19 +8,21 @@ import argparse
 import json
 
 from ssltk.models.presets import PRESETS, get_preset
-from ssltk.models.wav2vec2 import inference_parameters
+from ssltk.models.build import inference_parameters
 
 
 def describe(name: str) -> dict:
     cfg = get_preset(name)
     c = cfg.context
+    s3l = cfg.arch == "s3l"
     return {
         "preset": name,
         "params_m": round(inference_parameters(cfg) / 1e6, 2),
-        "frontend": cfg.frontend.describe(),
+        "arch": cfg.arch,
+        "frontend": f"mel{cfg.s3l.n_mels}-conv-x{cfg.s3l.stride}" if s3l else cfg.frontend.describe(),
         "E": c.dim, "L": c.layers, "heads": c.num_heads, "pos_conv_k": c.pos_conv_kernel,
         "squeeze": c.squeeze, "attention": c.attention, "pre_ln": c.layer_norm_first,
-        "head": cfg.head.type,
+        "head": "ema-teacher" if s3l else cfg.head.type,
     }
 
 

@@ -103,7 +103,7 @@ def sub_state(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Te
 
 def load_encoder(path: str | Path, device: str | torch.device = "cpu"):
     """(Wav2Vec2Encoder in eval mode, ModelConfig) from a checkpoint."""
-    from ssltk.models.wav2vec2 import build_encoder
+    from ssltk.models.build import build_encoder
 
     ckpt = load_checkpoint(path)
     cfg: ModelConfig = ckpt["config"]

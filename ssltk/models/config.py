@@ -11,6 +11,7 @@ factor). The mapping to fairseq / transformers names lives in
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -207,10 +208,94 @@ class ObjectiveConfig:
             raise ValueError("objective.num_negatives must be >= 1 and temperature > 0")
 
 
+ConvSpec = tuple[int, int, int]
+"""(output channels, kernel, stride) of one Conv1d + LayerNorm + GELU layer."""
+
+
+@dataclass
+class S3LConfig:
+    """S3LSpeech teacher-student model (arch: s3l; s3lspeech paper, its public code).
+
+    Input: 128-bin log-mel (20 ms window, 10 ms hop, per-utterance mean/variance
+    normalised) -> conv block (x4 downsampling, 40 ms) -> context stage 1 -> conv block
+    (x2, 80 ms) -> context stage 2 -> Linear(E, proj_dim). The student adds a conv
+    predictor; the teacher is an EMA of the student's encoder and projection. The
+    context stages use ModelConfig.context (dim, heads, ffn, conv positions) with
+    `stage_layers` blocks each; their sum must equal context.layers.
+    """
+
+    n_mels: int = 128
+    frame_length_ms: float = 20.0
+    conv1: tuple[ConvSpec, ...] = ((384, 5, 2), (512, 5, 2), (512, 1, 1))
+    conv2: tuple[ConvSpec, ...] = ((1536, 5, 2), (512, 1, 1))
+    stage_layers: tuple[int, ...] = (2, 2)
+    proj_dim: int = 256
+    """Projection head output (student and teacher), the space of the contrastive loss."""
+    predictor: tuple[ConvSpec, ...] = ((256, 5, 1), (256, 5, 1), (256, 1, 1))
+    """Student-only predictor: 'same'-padded convs over the projected frames (stride 1)."""
+    ema_start: float = 0.995
+    ema_end: float = 1.0
+    ema_schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    ema_updates: int = 0
+    """Updates over which the momentum goes from ema_start to ema_end; 0: train.max_updates."""
+    noise_prob: float = 0.5
+    """Probability that an utterance of the student's input gets additive noise."""
+    snr_db: tuple[float, ...] = (0.0, 30.0)
+    """Uniform range of the noise's signal-to-noise ratio."""
+    noise_slope: tuple[float, ...] = (-2.0, 0.0)
+    """Uniform range of the noise's spectral slope (power ~ f^slope: 0 white, -1 pink, -2 brown)."""
+    freq_masks: int = 2
+    """SpecAugment frequency masks per utterance (S3LSpeech: int(0.02 * n_mels))."""
+    freq_width: int = 20
+    time_mask_ratio: float = 0.025
+    """SpecAugment time masks per utterance: int(ratio * frames), at most max_time_masks."""
+    max_time_masks: int = 100
+    time_width: int = 20
+    mask_std: float = 1.0
+    """Masked regions are filled with N(0, mask_std^2) (0: zeros)."""
+    shift_max: int = 16
+    """Random positional shift of the teacher's input: 0..shift_max output frames of padding on each side."""
+    shift_max_ratio: float = 0.5
+    """...at most this fraction of the shortest utterance."""
+    ctc_upsample: int = 4
+    """Fine-tuning: CTC frames per encoder frame (80 ms -> 20 ms, the W2V2 rate; S3LSpeech upsamples by 8)."""
+
+    def __post_init__(self):
+        for name in ("conv1", "conv2", "predictor"):
+            specs = getattr(self, name)
+            if not specs or any(len(s) != 3 or min(s) < 1 for s in specs):
+                raise ValueError(f"s3l.{name} must be a non-empty list of [channels, kernel, stride] >= 1")
+        if self.predictor[-1][0] != self.proj_dim:
+            raise ValueError("the last channels of s3l.predictor must equal s3l.proj_dim")
+        if len(self.stage_layers) != 2 or min(self.stage_layers) < 1:
+            raise ValueError("s3l.stage_layers is [layers before conv2, layers after conv2]")
+        if any(s[2] != 1 for s in self.predictor):
+            raise ValueError("s3l.predictor layers must have stride 1 (it maps frames to frames)")
+        if len(self.snr_db) != 2 or len(self.noise_slope) != 2:
+            raise ValueError("s3l.snr_db and s3l.noise_slope are [low, high] ranges")
+        if not (0 <= self.ema_start <= self.ema_end <= 1):
+            raise ValueError("s3l.ema_start <= s3l.ema_end must lie in [0, 1]")
+        if not 0 <= self.noise_prob <= 1 or self.ctc_upsample < 1 or self.shift_max < 0:
+            raise ValueError("s3l.noise_prob in [0, 1], s3l.ctc_upsample >= 1, s3l.shift_max >= 0")
+
+    @property
+    def stride1(self) -> int:
+        return math.prod(s[2] for s in self.conv1)
+
+    @property
+    def stride(self) -> int:
+        """Filter-bank frames per encoder output frame."""
+        return self.stride1 * math.prod(s[2] for s in self.conv2)
+
+
 @dataclass
 class ModelConfig:
     """A whole self-supervised model: feature encoder, context network, pre-training parts."""
 
+    arch: Literal["wav2vec2", "s3l"] = "wav2vec2"
+    """wav2vec2: W2V2 / SEW / SEW-D (quantizer targets); s3l: S3LSpeech (EMA teacher targets,
+    `s3l` below; frontend, quantizer and head are unused)."""
+    s3l: S3LConfig = field(default_factory=S3LConfig)
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
     quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
@@ -226,3 +311,11 @@ class ModelConfig:
     """Dropout on the quantizer's input (transformers feat_quantizer_dropout)."""
     feature_grad_mult: float = 0.1
     """Gradient scale of the feature encoder (0 freezes it)."""
+
+    def __post_init__(self):
+        if self.arch == "s3l":
+            if sum(self.s3l.stage_layers) != self.context.layers:
+                raise ValueError(f"s3l.stage_layers {list(self.s3l.stage_layers)} must sum to context.layers="
+                                 f"{self.context.layers}")
+            if self.s3l.conv1[-1][0] != self.context.dim or self.s3l.conv2[-1][0] != self.context.dim:
+                raise ValueError("the last channels of s3l.conv1 and s3l.conv2 must equal context.dim")

@@ -3,6 +3,9 @@
 The quantizer and projection heads of pre-training are dropped. Masking of frames
 and channels regularises fine-tuning; the feature encoder stays frozen and the
 context network can be frozen for the first updates (the task sets `freeze_encoder`).
+Encoders with coarse frames (S3LSpeech: 80 ms) get an upsampling layer before the
+output layer (`upsample` CTC frames per encoder frame; ctc_upsample(cfg)), so letter
+CTC has enough frames.
 
     >>> from ssltk.models.presets import get_preset
     >>> model = CTCModel(build_encoder(get_preset("sewd-test")), vocab_size=30)
@@ -17,17 +20,26 @@ import contextlib
 import torch
 from torch import nn
 
-from ssltk.models.wav2vec2 import Masker, Wav2Vec2Encoder, build_encoder  # noqa: F401 (doctest)
+from ssltk.context.transformer import Upsample
+from ssltk.models.build import build_encoder
+from ssltk.models.config import ModelConfig
+from ssltk.models.wav2vec2 import Masker, Wav2Vec2Encoder
+
+
+def ctc_upsample(cfg: ModelConfig) -> int:
+    """CTC output frames per encoder frame for this architecture."""
+    return cfg.s3l.ctc_upsample if cfg.arch == "s3l" else 1
 
 
 class CTCModel(nn.Module):
     def __init__(self, encoder: Wav2Vec2Encoder, vocab_size: int, masker: Masker | None = None,
-                 final_dropout: float = 0.0, freeze_feature_encoder: bool = True):
+                 final_dropout: float = 0.0, freeze_feature_encoder: bool = True, upsample: int = 1):
         super().__init__()
         self.encoder = encoder
         self.masker = masker
         self.dropout = nn.Dropout(final_dropout)
         dim = encoder.mask_emb.shape[0]
+        self.upsample = Upsample(dim, upsample) if upsample > 1 else None
         self.ctc = nn.Linear(dim, vocab_size)
         nn.init.xavier_uniform_(self.ctc.weight)
         nn.init.zeros_(self.ctc.bias)
@@ -40,7 +52,7 @@ class CTCModel(nn.Module):
         """wav: (N, S); returns logits (N, T, V) and frame lengths (N,)."""
         mask = cmask = None
         if self.training and self.masker is not None:
-            lens = self.encoder.output_lengths(wav_lens)
+            lens = self.encoder.mask_lengths(wav_lens)
             t = int(lens.max())
             if self.masker.cfg.prob > 0:
                 mask = self.masker.time(lens, t)
@@ -48,7 +60,10 @@ class CTCModel(nn.Module):
         frozen = self.freeze_encoder and self.training
         with torch.no_grad() if frozen else contextlib.nullcontext():
             out = self.encoder(wav, wav_lens, mask=mask, channel_mask=cmask)
-        return self.ctc(self.dropout(out.hidden)), out.hidden_lens
+        hidden, lens = out.hidden, out.hidden_lens
+        if self.upsample is not None:
+            hidden, lens = self.upsample(hidden), lens * self.upsample.factor
+        return self.ctc(self.dropout(hidden)), lens
 
 
 def load_ctc_model(path, device="cpu") -> tuple[CTCModel, list[str] | None]:
@@ -59,7 +74,10 @@ def load_ctc_model(path, device="cpu") -> tuple[CTCModel, list[str] | None]:
     ckpt = load_checkpoint(path)
     if "ctc.weight" not in ckpt["model"]:
         raise CheckpointError(f"{path} has no CTC output layer; fine-tune it first (python -m ssltk.bin.finetune)")
-    model = CTCModel(build_encoder(ckpt["config"]), int(ckpt["model"]["ctc.weight"].shape[0]))
+    cfg = ckpt["config"]
+    model = CTCModel(build_encoder(cfg), int(ckpt["model"]["ctc.weight"].shape[0]), upsample=ctc_upsample(cfg))
     model.encoder.load_state_dict(sub_state(ckpt["model"], "encoder."))
     model.ctc.load_state_dict(sub_state(ckpt["model"], "ctc."))
+    if model.upsample is not None:
+        model.upsample.load_state_dict(sub_state(ckpt["model"], "upsample."))
     return model.to(device).eval(), ckpt.get("tokens")

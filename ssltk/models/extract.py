@@ -13,9 +13,10 @@ from ssltk.models.wav2vec2 import Wav2Vec2Encoder
 @torch.inference_mode()
 def extract(encoder: Wav2Vec2Encoder, wav: torch.Tensor, layer: int | None = None) -> torch.Tensor:
     """wav: (S,) one utterance. Returns (T, E): the context network's output, or with
-    `layer` = N (1..L) the output of block N (at the squeezed frame rate for SEW models)."""
+    `layer` = N (1..L) the output of block N (at the squeezed frame rate for SEW models,
+    40 ms for the first S3LSpeech stage)."""
     encoder.eval()
-    n_layers = len(encoder.context.layers)
+    n_layers = encoder.num_layers
     if layer is not None and not 1 <= layer <= n_layers:
         raise ValueError(f"--layer must be between 1 and {n_layers} for this model (got {layer})")
     device = next(encoder.parameters()).device

@@ -62,6 +62,13 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
         "frontend": {"c": 128}, "context": {"dim": 128, "layers": 4, "pos_conv_kernel": 64},
         "quantizer": {"entries": 64, "dim": 64}, "head": {"dim": 64},
     }),
+    # S3LSpeech (its public code): 128 log-mels, conv 384-512 (40 ms), 2 blocks, conv 1536-512 (80 ms),
+    # 2 blocks of E512 / 8 heads / FFN 2048, projection 256, conv predictor; EMA teacher, 100 negatives,
+    # cosine similarity / 0.5.
+    "s3l-base": ("w2v2-mid", {
+        "arch": "s3l", "context": {"layers": 4, "layerdrop": 0.0}, "dropout_input": 0.0,
+        "objective": {"num_negatives": 100, "temperature": 0.5},
+    }),
     # Tiny test presets: every code path (group/layer norm, squeeze, disentangled, MLP heads).
     "w2v2-test": ("w2v2-base", {
         "frontend": {"c": 32}, "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8,
@@ -77,6 +84,13 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
     "sewd-test": ("sew-test", {"context": {"attention": "disentangled", "layer_norm_eps": 1e-7,
                                            "position_buckets": 8, "max_relative_positions": 32}}),
     "fbank-test": ("sew-test", {"frontend": {"type": "fbank", "c": 8, "n_mels": 20, "fbank_dim": 32}}),
+    "s3l-test": ("s3l-base", {
+        "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8, "pos_conv_groups": 4},
+        "s3l": {"n_mels": 16, "conv1": [[24, 5, 2], [32, 5, 2]], "conv2": [[48, 5, 2], [32, 1, 1]],
+                "stage_layers": [1, 1], "proj_dim": 16, "predictor": [[16, 3, 1], [16, 1, 1]],
+                "freq_width": 4, "time_width": 5, "shift_max": 2},
+        "objective": {"num_negatives": 5},
+    }),
 }
 
 # Table 6 of the SEW-D paper as presets plus overrides (tests build every row).

@@ -93,6 +93,14 @@ class Wav2Vec2Encoder(nn.Module):
         """Frames per utterance for `wav_lens` samples (the conv output-length formula)."""
         return self.frontend.output_lengths(wav_lens)
 
+    def mask_lengths(self, wav_lens: torch.Tensor) -> torch.Tensor:
+        """Frames that `mask` / `channel_mask` of forward() index (the output frames here)."""
+        return self.frontend.output_lengths(wav_lens)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.context.layers)
+
     def forward(self, wav: torch.Tensor, wav_lens: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None, channel_mask: torch.Tensor | None = None,
                 return_layers: bool = False) -> EncoderOutput:
@@ -180,6 +188,8 @@ def init_bert_params(module: nn.Module) -> None:
 
 
 def build_encoder(cfg: ModelConfig) -> Wav2Vec2Encoder:
+    if cfg.arch != "wav2vec2":
+        raise ValueError(f"arch {cfg.arch!r}: build it with ssltk.models.build.build_encoder")
     frontend = build_frontend(cfg.frontend)
     context = build_context(cfg.context)
     init_bert_params(context)
@@ -210,15 +220,5 @@ def build_pretraining_model(cfg: ModelConfig) -> Wav2Vec2ForPretraining:
     )
 
 
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def inference_parameters(cfg: ModelConfig) -> int:
-    """Feature encoder + context network parameters (the papers' '# Param.'), no heads."""
-    with torch.device("meta"):
-        return count_parameters(build_encoder(cfg))
-
-
 __all__ = ["Wav2Vec2Encoder", "Wav2Vec2ForPretraining", "EncoderOutput", "PretrainOutput", "Masker",
-           "build_encoder", "build_pretraining_model", "inference_parameters"]
+           "build_encoder", "build_pretraining_model"]

@@ -14,7 +14,7 @@ import torch
 from ssltk.config import from_dict
 from ssltk.data.dataset import BatchStream, load_cuts, pretrain_loader
 from ssltk.models.checkpoint import load_checkpoint
-from ssltk.models.wav2vec2 import build_pretraining_model
+from ssltk.models.build import build_pretraining_model
 from ssltk.train.config import PretrainConfig
 from ssltk.train.distributed import World
 from ssltk.train.metrics import read_metrics

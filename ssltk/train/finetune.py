@@ -24,9 +24,10 @@ from ssltk.decode.greedy import greedy_decode
 from ssltk.decode.score import error_counts
 from ssltk.models.checkpoint import load_checkpoint, sub_state
 from ssltk.models.config import ModelConfig
-from ssltk.models.ctc import CTCModel
+from ssltk.models.ctc import CTCModel, ctc_upsample
 from ssltk.models.presets import get_preset
-from ssltk.models.wav2vec2 import Masker, build_encoder
+from ssltk.models.build import build_encoder
+from ssltk.models.wav2vec2 import Masker
 from ssltk.objectives.ctc import ctc_loss
 from ssltk.train.config import DataConfig, OptimConfig, ScheduleConfig, TrainConfig
 from ssltk.train.distributed import init_world, shutdown
@@ -152,7 +153,7 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
                                     "checkpoint?")
         del base
         model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
-                         cfg.finetune.freeze_feature_encoder).to(world.device)
+                         cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg)).to(world.device)
         ds = lambda: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed)  # noqa: E731
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
                                        world.rank, dataset=ds())

@@ -1,12 +1,16 @@
-"""Self-supervised pre-training with the wav2vec 2.0 objective (batch-size paper §III).
+"""Self-supervised pre-training: wav2vec 2.0 (batch-size paper §III) and S3LSpeech.
 
     cfg = load_pretrain_config("conf/pretrain.yaml")
     pretrain(cfg, "exp/pretrain")       # re-running resumes from the newest checkpoint
 
 The loop itself (accumulation, DDP, exact resume, robustness) is ssltk.train.loop;
-this module says what a pre-training micro-batch is: masked frames, quantized
-targets, same-utterance negatives and L_m + alpha L_d + beta L_f, normalised by
-the number of masked frames.
+this module says what a pre-training micro-batch is, per model.arch:
+
+- PretrainTask (wav2vec2): masked frames, quantized targets, same-utterance
+  negatives and L_m + alpha L_d + beta L_f, normalised by the number of masked frames.
+- S3LTask (s3l): EMA teacher update once per optimizer update (before its first
+  micro-batch), teacher-student InfoNCE over all valid frames with same-utterance
+  negatives, normalised by the number of frames.
 """
 from __future__ import annotations
 
@@ -16,8 +20,10 @@ import torch
 
 from ssltk.config import to_dict
 from ssltk.data.dataset import load_cuts, pretrain_loader
-from ssltk.models.wav2vec2 import build_pretraining_model
+from ssltk.models.build import build_pretraining_model
+from ssltk.models.s3l import momentum_at
 from ssltk.objectives.contrastive import Wav2Vec2Objective
+from ssltk.objectives.teacher_student import TeacherStudentObjective
 from ssltk.targets.masking import sample_negatives
 from ssltk.train.config import PretrainConfig
 from ssltk.train.distributed import init_world, shutdown
@@ -25,7 +31,7 @@ from ssltk.train.loop import (TrainingError, autocast, backward_micro_batches, r
                               train_update, unwrap, write_resolved_config)
 from ssltk.train.metrics import Averager
 
-__all__ = ["PretrainTask", "pretrain", "TrainingError", "train_update", "backward_micro_batches"]
+__all__ = ["PretrainTask", "S3LTask", "pretrain_task", "pretrain", "TrainingError", "train_update", "backward_micro_batches"]
 
 
 class PretrainTask:
@@ -61,6 +67,42 @@ class PretrainTask:
         return {"temperature": unwrap(model).quantizer.temperature}
 
 
+class S3LTask(PretrainTask):
+    """S3LSpeech: the teacher follows the student by EMA; loss on all valid output frames."""
+
+    def __init__(self, cfg: PretrainConfig):
+        self.cfg = cfg
+        self.objective = TeacherStudentObjective(cfg.model.objective.temperature)
+
+    def momentum(self, update: int) -> float:
+        s = self.cfg.model.s3l
+        return momentum_at(update, s.ema_updates or self.cfg.train.max_updates, s.ema_start, s.ema_end,
+                           s.ema_schedule)
+
+    def before_update(self, model, update: int) -> None:
+        model.update_teacher(self.momentum(update))
+
+    def loss(self, model, batch: dict, device: torch.device):
+        out = model(batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device))
+        res = self.objective(out, sample_negatives(out.mask, self.cfg.model.objective.num_negatives))
+        metrics = {"loss": res.loss.item(), "contrastive": res.contrastive.item(),
+                   "feature_pen": res.feature_pen.item(), **res.metrics}
+        return res.loss * res.sample_size, float(res.sample_size), metrics
+
+    def monitor(self, model) -> dict:
+        return {"ema_momentum": unwrap(model).momentum}
+
+
+def pretrain_task(cfg: PretrainConfig) -> PretrainTask:
+    match cfg.model.arch:
+        case "wav2vec2":
+            return PretrainTask(cfg)
+        case "s3l":
+            return S3LTask(cfg)
+        case _:
+            raise ValueError(f"unknown model.arch {cfg.model.arch!r}")
+
+
 def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
     """Run (or resume) pre-training in exp_dir; returns the last logged training metrics."""
     exp_dir = Path(exp_dir)
@@ -77,13 +119,14 @@ def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
         torch.manual_seed(cfg.train.seed)
         model = build_pretraining_model(cfg.model).to(world.device)
         if cfg.train.compile:
-            for layer in model.encoder.context.layers:
-                layer.compile(dynamic=False)
+            for module in model.modules():
+                if type(module).__name__ == "TransformerLayer":
+                    module.compile(dynamic=False)
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed,
                                        world.size, world.rank)
         valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True)
                         if cfg.data.valid_cuts else None)
-        return run_training(task=PretrainTask(cfg), model=model, model_cfg=cfg.model, cfg=cfg,
+        return run_training(task=pretrain_task(cfg), model=model, model_cfg=cfg.model, cfg=cfg,
                             cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
                             valid_loader=valid_loader,
                             find_unused_parameters=cfg.model.context.layerdrop > 0)

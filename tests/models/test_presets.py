@@ -3,7 +3,7 @@ import torch
 
 from ssltk.config import ConfigError
 from ssltk.models.presets import PRESETS, TABLE6_ROWS, get_preset
-from ssltk.models.wav2vec2 import build_pretraining_model, inference_parameters
+from ssltk.models.build import build_pretraining_model, inference_parameters
 from ssltk.objectives.contrastive import Wav2Vec2Objective
 from ssltk.targets.masking import sample_negatives
 
@@ -29,7 +29,7 @@ def test_every_table6_row_is_a_preset_plus_overrides(row):
     assert abs(ours - TABLE6_PARAMS[row]) / TABLE6_PARAMS[row] < 0.015, f"row {row}: {ours:.2f}M"
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("name", [n for n in PRESETS if get_preset(n).arch == "wav2vec2"])
 def test_every_preset_trains_one_step_on_cpu(name):
     torch.manual_seed(0)
     cfg = get_preset(name, ["context.layerdrop=0"])
