@@ -172,8 +172,8 @@ def flops_per_audio_second(presets: list[str], seconds: float = 10.0) -> list[di
     rows = []
     for preset in presets:
         cfg = get_preset(preset, ["context.layerdrop=0"])
-        encoder = build_encoder(cfg).eval()
-        with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        encoder = build_encoder(cfg).eval().requires_grad_(False)  # (FlopCounterMode's hooks dislike no_grad)
+        with FlopCounterMode(display=False) as fc:
             encoder(wav, lens)
         infer = fc.get_total_flops()
         step = pretraining_step(cfg, wav, lens)

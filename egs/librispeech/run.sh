@@ -16,7 +16,7 @@ finetuning_dir=              # Libri-light librispeech_finetuning/ (default: COR
 lm_arpa=                     # official 4-gram.arpa (openslr 11); empty: a 3-gram on the 960h transcripts
 download=false               # download with lhotse when the corpus is missing (needs internet)
 preset=w2v2-base             # model preset (python -m ssltk.bin.presets)
-pretrain_config=conf/pretrain.yaml
+pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
 finetune_config=conf/finetune.yaml
 finetune_labels=100h         # 10m | 1h | 10h | 100h | 960h
 tokens=letters               # letters | bpe
@@ -29,6 +29,8 @@ seed=1
 # end options
 help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
 . utils/parse_options.sh
+case $preset in s3l-*) pretrain_config=${pretrain_config:-conf/pretrain_s3l.yaml} ;;
+  *) pretrain_config=${pretrain_config:-conf/pretrain.yaml} ;; esac
 . ./cmd.sh
 . utils/recipe_lib.sh
 

@@ -15,27 +15,28 @@ from torch import nn
 from ssltk.models.config import ModelConfig
 
 
+def _builders(arch: str):
+    """(encoder builder, pre-training model builder) of an architecture."""
+    match arch:
+        case "wav2vec2":
+            from ssltk.models import wav2vec2
+
+            return wav2vec2.build_encoder, wav2vec2.build_pretraining_model
+        case "s3l":
+            from ssltk.models import s3l
+
+            return s3l.build_s3l_encoder, s3l.build_s3l_pretraining_model
+        case _:
+            raise ValueError(f"unknown arch {arch!r}")
+
+
 def build_encoder(cfg: ModelConfig) -> nn.Module:
     """The inference encoder: waveform -> EncoderOutput (what fine-tuning and extraction use)."""
-    match cfg.arch:
-        case "wav2vec2":
-            from ssltk.models.wav2vec2 import build_encoder as build
-        case "s3l":
-            from ssltk.models.s3l import build_s3l_encoder as build
-        case _:
-            raise ValueError(f"unknown arch {cfg.arch!r}")
-    return build(cfg)
+    return _builders(cfg.arch)[0](cfg)
 
 
 def build_pretraining_model(cfg: ModelConfig) -> nn.Module:
-    match cfg.arch:
-        case "wav2vec2":
-            from ssltk.models.wav2vec2 import build_pretraining_model as build
-        case "s3l":
-            from ssltk.models.s3l import build_s3l_pretraining_model as build
-        case _:
-            raise ValueError(f"unknown arch {cfg.arch!r}")
-    return build(cfg)
+    return _builders(cfg.arch)[1](cfg)
 
 
 def count_parameters(module: nn.Module) -> int:

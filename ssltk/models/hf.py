@@ -120,7 +120,7 @@ def config_from_hf(hf: dict) -> ModelConfig:
 
 def model_type_of(cfg: ModelConfig) -> str:
     if cfg.arch != "wav2vec2":
-        raise ValueError(f"{cfg.arch} models have no transformers equivalent; use the ssltk checkpoint")
+        raise ConfigError(f"{cfg.arch} models have no transformers equivalent; use the ssltk checkpoint")
     if cfg.context.attention == "disentangled":
         return "sew-d"
     if cfg.context.squeeze > 1 or cfg.feature_projection == "auto":
