@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # mini_tts: ssltk end to end on a laptop CPU, fully offline.
-# Synthesises a multi-speaker speech corpus with espeak-ng, pre-trains a small SEW-D,
-# fine-tunes it with CTC on a small label budget, decodes (greedy and WFST with an n-gram
-# LM) and scores; the same fine-tuning from scratch shows what pre-training buys.
+# Synthesises a multi-speaker speech corpus with espeak-ng, pre-trains a small S3LSpeech
+# model (teacher-student on filter banks), fine-tunes it with CTC on a label budget, decodes
+# (greedy and WFST with an n-gram LM) and scores; the same fine-tuning from scratch shows
+# what pre-training buys (RESULTS.md).
 #
-#   ./run.sh                          # everything (about 25 minutes on 2 cores)
+#   ./run.sh                          # everything (about 20 minutes on 2 cores)
+#   ./run.sh --preset sewd-mini --exp-dir exp_sewd --finetune-labels 10m   # another preset
 #   ./run.sh --size ci --stage 1      # the 2-minute CI corpus
 #   ./run.sh --stage 5 --stop-stage 7 # re-run fine-tuning .. scoring (finished stages are skipped)
 set -euo pipefail
@@ -15,10 +17,10 @@ stage=0                      # first stage to run
 stop_stage=7                 # last stage to run
 size=default                 # corpus size: ci (2 min) | small (40 min) | default (70 min) | large (11 h)
 data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
-preset=sewd-mini             # model preset (python -m ssltk.bin.presets)
-pretrain_config=conf/pretrain.yaml
-finetune_config=conf/finetune.yaml
-finetune_labels=10m          # label budget: 10m | 1h | all
+preset=s3l-mini              # model preset (python -m ssltk.bin.presets)
+pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
+finetune_config=             # default: conf/finetune.yaml (conf/finetune_s3l.yaml for s3l-* presets)
+finetune_labels=1h           # label budget: 10m | 1h | all
 from_scratch=true            # also fine-tune a randomly initialised model (baseline)
 lm_order=2                   # n-gram order of the LM trained on the corpus text
 lm_weights="1 2"             # LM weights tried on dev (WFST decoding)
@@ -26,8 +28,11 @@ word_scores="0"              # word scores tried on dev
 beam=8                       # WFST beam (search cost grows fast with the beam on a weak model)
 nj=2                         # parallel decoding jobs
 ngpu=0                       # GPUs for training (torchrun when > 1)
+pt_updates=                  # pre-training updates (default: by --size)
+ft_updates=                  # fine-tuning updates (default: by --size)
 exp_dir=exp                  # experiment directory
-results=RESULTS.md           # where stage 7 writes the results table
+results=RESULTS.md           # stage 7 records the run in results/<preset>.json next to this file and
+                             # rebuilds it from every recorded preset
 seed=0
 # end options
 help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
@@ -38,9 +43,15 @@ help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
 corpus_dir=$data_dir/corpus
 manifests=$data_dir/manifests
 lang=$data_dir/lang_char
-case $size in ci) pt_updates=20; ft_updates=20 ;; small) pt_updates=1500; ft_updates=1500 ;;
-  default) pt_updates=2000; ft_updates=1200 ;; large) pt_updates=20000; ft_updates=10000 ;;
-  *) echo "$0: unknown --size $size" >&2; exit 1 ;; esac
+case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default) pt=1500; ft=1200 ;;
+  large) pt=20000; ft=10000 ;; *) echo "$0: unknown --size $size" >&2; exit 1 ;; esac
+pt_updates=${pt_updates:-$pt}
+ft_updates=${ft_updates:-$ft}
+case $preset in
+  s3l-*) pretrain_config=${pretrain_config:-conf/pretrain_s3l.yaml}
+         finetune_config=${finetune_config:-conf/finetune_s3l.yaml} ;;
+  *) pretrain_config=${pretrain_config:-conf/pretrain.yaml}; finetune_config=${finetune_config:-conf/finetune.yaml} ;;
+esac
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   log "Stage 0: check the TTS engine and text: espeakng-loader, Debian fortunes"
@@ -136,7 +147,8 @@ fi
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   log "Stage 7: results (utils/score.sh outputs of stage 6) -> $results"
   python3 local/write_results.py --exp-dir "$exp_dir" --corpus-dir "$corpus_dir" --systems $systems \
-    --out "$results" --wall-seconds $SECONDS --from-stage $stage \
-    --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels"
+    --preset "$preset" --labels "$finetune_labels" --results-dir "$(dirname "$results")/results" --out "$results" \
+    --wall-seconds $SECONDS --from-stage $stage \
+    --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels --pt-updates $pt_updates --ft-updates $ft_updates"
   cat "$results"
 fi

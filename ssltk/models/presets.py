@@ -69,6 +69,11 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
         "arch": "s3l", "context": {"layers": 4, "layerdrop": 0.0}, "dropout_input": 0.0,
         "objective": {"num_negatives": 100, "temperature": 0.5},
     }),
+    "s3l-mini": ("s3l-base", {
+        "context": {"dim": 128, "heads": 2, "pos_conv_kernel": 32},
+        "s3l": {"conv1": [[128, 5, 2], [128, 5, 2]], "conv2": [[256, 5, 2], [128, 1, 1]], "proj_dim": 64,
+                "predictor": [[64, 5, 1], [64, 5, 1], [64, 1, 1]]},
+    }),
     # Tiny test presets: every code path (group/layer norm, squeeze, disentangled, MLP heads).
     "w2v2-test": ("w2v2-base", {
         "frontend": {"c": 32}, "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8,

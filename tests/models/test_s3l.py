@@ -6,7 +6,7 @@ import torch
 
 from ssltk.config import ConfigError
 from ssltk.models.build import build_encoder, build_pretraining_model, inference_parameters
-from ssltk.models.presets import get_preset
+from ssltk.models.presets import PRESETS, get_preset
 from ssltk.models.s3l import ema_update, momentum_at
 from ssltk.objectives.teacher_student import TeacherStudentObjective
 from ssltk.targets.masking import sample_negatives
@@ -133,3 +133,15 @@ def test_bad_s3l_configs_are_errors():
     with pytest.raises(ValueError, match="no transformers equivalent"):
         from ssltk.models.hf import model_type_of
         model_type_of(get_preset("s3l-test"))
+
+
+@pytest.mark.parametrize("name", [n for n in PRESETS if get_preset(n).arch == "s3l"])
+def test_every_s3l_preset_trains_one_step_on_cpu(name):
+    torch.manual_seed(0)
+    model = build_pretraining_model(get_preset(name)).train()
+    model.update_teacher(0.0)
+    out = model(torch.randn(2, 16000) * 0.1, torch.tensor([16000, 12000]))
+    res = TeacherStudentObjective(0.5)(out, sample_negatives(out.mask, 10))
+    assert torch.isfinite(res.loss)
+    res.loss.backward()
+    assert model.encoder.stage2.layers[-1].ffn.fc2.weight.grad is not None

@@ -1,4 +1,10 @@
-"""Collect the test-set results of a mini_tts run into RESULTS.md (stage 7)."""
+"""Stage 7: record a run's test-set results and render RESULTS.md from every recorded run.
+
+Each run writes results/<preset>.json (WERs from utils/score.sh, decoding settings,
+pre-training summary, timings); RESULTS.md is rebuilt from all of them, so runs with
+different presets (./run.sh --preset s3l-base --exp-dir exp_s3l) sit side by side.
+Hand-written remarks live in results/notes.md and are appended verbatim.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,54 +14,99 @@ import platform
 import time
 from pathlib import Path
 
+NAMES = {"finetune": "pre-trained + CTC fine-tuning", "finetune_scratch": "from scratch (same fine-tuning)"}
+
+
+def minutes_between(start: Path, end: Path) -> float | None:
+    """Minutes from start's modification to end's (a stage's config.yaml to its .done)."""
+    if not (start.exists() and end.exists()):
+        return None
+    return round((end.stat().st_mtime - start.stat().st_mtime) / 60, 1)
+
+
+def collect(args) -> dict:
+    exp = Path(args.exp_dir)
+    rows = []
+    for sys in args.systems:
+        row = {"system": sys}
+        for m in ("greedy", "wfst"):
+            d = exp / sys / f"decode_test_{m}"
+            stats = json.loads((d / "stats.json").read_text())
+            row[m] = (d / "scoring" / "wer").read_text().strip()
+            if m == "wfst":
+                row["lm_weight"], row["word_score"] = stats["lm_weight"], stats["word_score"]
+        row["finetune_minutes"] = minutes_between(exp / sys / "config.yaml", exp / sys / ".done")
+        rows.append(row)
+    info = Path(args.corpus_dir) / "corpus.json"
+    corpus = json.loads(info.read_text()) if info.exists() else {}
+    pt = exp / "pretrain" / "metrics.jsonl"
+    last = [json.loads(x) for x in pt.read_text().splitlines() if '"train"' in x][-1] if pt.exists() else {}
+    return {
+        "preset": args.preset, "labels": args.labels, "command": args.command, "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})",
+        "corpus": corpus.get("splits", {}), "text_source": corpus.get("text_source", "?"),
+        "wall_minutes": round(args.wall_seconds / 60, 1) if args.wall_seconds else None,
+        "from_stage": args.from_stage,
+        "pretrain": {"updates": last.get("update"), "hours_seen": last.get("hours_seen"),
+                     "loss": last.get("contrastive"), "accuracy": last.get("accuracy"),
+                     "minutes": minutes_between(exp / "pretrain" / "config.yaml", exp / "pretrain" / ".done")},
+        "systems": rows,
+    }
+
+
+def fmt(x, spec=".3f"):
+    return "?" if x is None else format(x, spec)
+
+
+def render(results_dir: Path) -> str:
+    runs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+    lines = ["# mini_tts results", "", "Written by stage 7 (local/write_results.py) from results/*.json, one file per",
+             "preset; test-set word error rates from utils/score.sh.", "",
+             "| preset | labels | system | greedy | WFST + n-gram LM |", "|---|---|---|---|---|"]
+    for r in runs:
+        for s in r["systems"]:
+            lines.append(f"| {r['preset']} | {r.get('labels', '?')} | {NAMES.get(s['system'], s['system'])} | {s['greedy']} | {s['wfst']} "
+                         f"(LM weight {s['lm_weight']}, word score {s['word_score']}) |")
+    for r in runs:
+        p = r["pretrain"]
+        ft = ", ".join(f"{NAMES.get(s['system'], s['system'])} {fmt(s.get('finetune_minutes'), '')} min"
+                       for s in r["systems"])
+        lines += ["", f"## {r['preset']}", "",
+                  f"- Command: `{r['command']}`, measured {r['date']} on {r['machine']}"
+                  + (f"; wall time from stage {r['from_stage']}: {r['wall_minutes']} min." if r["wall_minutes"]
+                     else "."),
+                  f"- Corpus: {json.dumps(r['corpus'])}; text: {r['text_source']}.",
+                  f"- Pre-training: {p['updates']} updates in {fmt(p['minutes'], '')} min, "
+                  f"{fmt(p['hours_seen'], '.2f')} h of audio seen, final contrastive loss {fmt(p['loss'])}, "
+                  f"accuracy {fmt(p['accuracy'])}.",
+                  f"- Fine-tuning: {ft}."]
+    notes = results_dir / "notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip()]
+    return "\n".join(lines) + "\n"
+
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--exp-dir", required=True)
     p.add_argument("--corpus-dir", required=True)
     p.add_argument("--systems", nargs="+", required=True)
+    p.add_argument("--preset", required=True)
+    p.add_argument("--labels", default="?", help="the fine-tuning label budget")
+    p.add_argument("--results-dir", default="results", help="one JSON per preset; RESULTS.md is built from all")
     p.add_argument("--out", required=True)
     p.add_argument("--command", required=True)
     p.add_argument("--wall-seconds", type=int, default=0)
     p.add_argument("--from-stage", type=int, default=0)
     args = p.parse_args()
-    exp = Path(args.exp_dir)
-    names = {"finetune": "pre-trained + CTC fine-tuning", "finetune_scratch": "from scratch (same fine-tuning)"}
-    rows = []
-    for sys in args.systems:
-        row = [names.get(sys, sys)]
-        for m in ("greedy", "wfst"):
-            d = exp / sys / f"decode_test_{m}"
-            stats = json.loads((d / "stats.json").read_text())
-            wer = (d / "scoring" / "wer").read_text().strip()
-            extra = f" (LM weight {stats['lm_weight']}, word score {stats['word_score']})" if m == "wfst" else ""
-            row.append(f"{wer}{extra}")
-        rows.append(row)
-    info = Path(args.corpus_dir) / "corpus.json"
-    corpus = json.loads(info.read_text()) if info.exists() else {}
-    pt = exp / "pretrain" / "metrics.jsonl"
-    pt_last = [json.loads(x) for x in pt.read_text().splitlines() if '"train"' in x][-1] if pt.exists() else {}
-    lines = [
-        "# mini_tts results",
-        "",
-        f"Measured on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
-        f"with `{args.command}`"
-        + (f"; wall time from stage {args.from_stage}: {args.wall_seconds / 60:.1f} min." if args.wall_seconds else "."),
-        "",
-        f"Corpus: {json.dumps(corpus.get('splits', {}))}; text: {corpus.get('text_source', '?')}.",
-        "",
-        "Test-set word error rates (utils/score.sh):",
-        "",
-        "| system | greedy | WFST + n-gram LM |",
-        "|---|---|---|",
-        *[f"| {r[0]} | {r[1]} | {r[2]} |" for r in rows],
-        "",
-        f"Pre-training: {pt_last.get('update', '?')} updates, {pt_last.get('hours_seen', 0):.2f} h of audio seen, "
-        f"final contrastive loss {pt_last.get('contrastive', float('nan')):.3f}, accuracy "
-        f"{pt_last.get('accuracy', float('nan')):.3f}.",
-        "",
-    ]
-    Path(args.out).write_text("\n".join(lines))
+    results_dir = Path(args.results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    tmp = results_dir / f".{args.preset}.json.tmp"
+    tmp.write_text(json.dumps(collect(args), indent=1) + "\n")
+    tmp.replace(results_dir / f"{args.preset}.json")
+    out = Path(args.out)
+    out.with_suffix(".tmp").write_text(render(results_dir))
+    out.with_suffix(".tmp").replace(out)
 
 
 if __name__ == "__main__":
