@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 # begin options (--help prints this block; --foo-bar sets foo_bar)
 stage=0                      # first stage to run
 stop_stage=7                 # last stage to run
-size=default                 # corpus size: ci (2 min) | small (40 min) | default (70 min) | large (11 h)
+size=default                 # corpus size: ci (2 min) | small (40 min) | default (70 min) | medium (3.2 h) | large (11 h)
 data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
 preset=s3l-mini              # model preset (python -m ssltk.bin.presets)
 pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
@@ -43,7 +43,7 @@ help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
 corpus_dir=$data_dir/corpus
 manifests=$data_dir/manifests
 lang=$data_dir/lang_char
-case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default) pt=1500; ft=1200 ;;
+case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default|medium) pt=1500; ft=1200 ;;
   large) pt=20000; ft=10000 ;; *) echo "$0: unknown --size $size" >&2; exit 1 ;; esac
 pt_updates=${pt_updates:-$pt}
 ft_updates=${ft_updates:-$ft}
@@ -149,6 +149,6 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   python3 local/write_results.py --exp-dir "$exp_dir" --corpus-dir "$corpus_dir" --systems $systems \
     --preset "$preset" --labels "$finetune_labels" --results-dir "$(dirname "$results")/results" --out "$results" \
     --wall-seconds $SECONDS --from-stage $stage \
-    --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels --pt-updates $pt_updates --ft-updates $ft_updates"
+    --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels --pt-updates $pt_updates --ft-updates $ft_updates --pretrain-config $pretrain_config --finetune-config $finetune_config"
   cat "$results"
 fi

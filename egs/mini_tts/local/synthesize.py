@@ -29,9 +29,10 @@ SIZES = {  # hours of audio per split (approximate)
     "ci": {"train-clean": 0.025, "dev-clean": 0.004, "test-clean": 0.004},
     "small": {"train-clean": 0.5, "dev-clean": 0.05, "test-clean": 0.05},
     "default": {"train-clean": 1.0, "dev-clean": 0.08, "test-clean": 0.08},
+    "medium": {"train-clean": 3.0, "dev-clean": 0.08, "test-clean": 0.08},
     "large": {"train-clean": 10.0, "dev-clean": 0.5, "test-clean": 0.5},
 }
-LM_SENTENCES = {"ci": 2000, "small": 20000, "default": 40000, "large": 10**9}  # cap on lm_text.txt
+LM_SENTENCES = {"ci": 2000, "small": 20000, "default": 40000, "medium": 40000, "large": 10**9}  # cap on lm_text.txt
 ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc", "en-gb-x-gbclan"]
 VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2", "klatt3",
             "adam", "david", "john", "linda", "max", "norbert", "robert", "steph", "anika", "edward", "ian"]

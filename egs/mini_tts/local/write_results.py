@@ -1,8 +1,8 @@
 """Stage 7: record a run's test-set results and render RESULTS.md from every recorded run.
 
-Each run writes results/<preset>.json (WERs from utils/score.sh, decoding settings,
-pre-training summary, timings); RESULTS.md is rebuilt from all of them, so runs with
-different presets (./run.sh --preset s3l-base --exp-dir exp_s3l) sit side by side.
+Each run writes results/<preset>_<corpus hours>h_<labels>.json (WERs from utils/score.sh,
+decoding settings, pre-training summary, timings); RESULTS.md is rebuilt from all of them,
+so runs with other presets, corpus sizes or label budgets sit side by side.
 Hand-written remarks live in results/notes.md and are appended verbatim.
 """
 from __future__ import annotations
@@ -54,24 +54,28 @@ def collect(args) -> dict:
     }
 
 
+def train_hours(run: dict) -> float:
+    return round(run["corpus"].get("train-clean", {}).get("hours", 0), 1)
+
+
 def fmt(x, spec=".3f"):
     return "?" if x is None else format(x, spec)
 
 
 def render(results_dir: Path) -> str:
     runs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
-    lines = ["# mini_tts results", "", "Written by stage 7 (local/write_results.py) from results/*.json, one file per",
-             "preset; test-set word error rates from utils/score.sh.", "",
-             "| preset | labels | system | greedy | WFST + n-gram LM |", "|---|---|---|---|---|"]
+    lines = ["# mini_tts results", "", "Written by stage 7 (local/write_results.py) from results/*.json, one file per run",
+             "(preset, corpus size, label budget); test-set word error rates from utils/score.sh.", "",
+             "| preset | corpus | labels | system | greedy | WFST + n-gram LM |", "|---|---|---|---|---|---|"]
     for r in runs:
         for s in r["systems"]:
-            lines.append(f"| {r['preset']} | {r.get('labels', '?')} | {NAMES.get(s['system'], s['system'])} | {s['greedy']} | {s['wfst']} "
+            lines.append(f"| {r['preset']} | {train_hours(r):g} h | {r.get('labels', '?')} | {NAMES.get(s['system'], s['system'])} | {s['greedy']} | {s['wfst']} "
                          f"(LM weight {s['lm_weight']}, word score {s['word_score']}) |")
     for r in runs:
         p = r["pretrain"]
         ft = ", ".join(f"{NAMES.get(s['system'], s['system'])} {fmt(s.get('finetune_minutes'), '')} min"
                        for s in r["systems"])
-        lines += ["", f"## {r['preset']}", "",
+        lines += ["", f"## {r['preset']}, {train_hours(r):g} h corpus, {r.get('labels', '?')} of labels", "",
                   f"- Command: `{r['command']}`, measured {r['date']} on {r['machine']}"
                   + (f"; wall time from stage {r['from_stage']}: {r['wall_minutes']} min." if r["wall_minutes"]
                      else "."),
@@ -101,9 +105,11 @@ def main() -> None:
     args = p.parse_args()
     results_dir = Path(args.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    tmp = results_dir / f".{args.preset}.json.tmp"
-    tmp.write_text(json.dumps(collect(args), indent=1) + "\n")
-    tmp.replace(results_dir / f"{args.preset}.json")
+    run = collect(args)
+    name = f"{args.preset}_{train_hours(run):g}h_{args.labels}.json"
+    tmp = results_dir / f".{name}.tmp"
+    tmp.write_text(json.dumps(run, indent=1) + "\n")
+    tmp.replace(results_dir / name)
     out = Path(args.out)
     out.with_suffix(".tmp").write_text(render(results_dir))
     out.with_suffix(".tmp").replace(out)
