@@ -91,7 +91,7 @@ class Wav2Vec2Objective:
 
         # 4. Monitoring (batch-size paper Fig. 2).
         with torch.no_grad():
-            metrics: dict[str, float] = {}
+            metrics: dict[str, float] = {"diversity": diversity.item()}
             if m:
                 correct = (logits.argmax(-1) == 0) & (logits[:, 0] > logits[:, 1:].max(-1).values)
                 metrics["accuracy"] = correct.float().mean().item()

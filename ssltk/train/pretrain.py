@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ssltk.config import to_dict
+from ssltk.context.transformer import TransformerLayer
 from ssltk.data.dataset import load_cuts, pretrain_loader
 from ssltk.models.build import build_pretraining_model
 from ssltk.models.s3l import momentum_at
@@ -46,7 +47,7 @@ class PretrainTask:
         out = model(batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device))
         res = self.objective(out, sample_negatives(out.mask, self.cfg.model.objective.num_negatives))
         metrics = {"loss": res.loss.item(), "contrastive": res.contrastive.item(),
-                   "diversity": res.diversity.item(), "feature_pen": res.feature_pen.item(), **res.metrics}
+                   "feature_pen": res.feature_pen.item(), **res.metrics}  # + objective-specific monitors
         # fairseq: sum over masked frames now, divide by the total after accumulation
         return res.loss * res.sample_size, float(res.sample_size), metrics
 
@@ -68,7 +69,8 @@ class PretrainTask:
 
 
 class S3LTask(PretrainTask):
-    """S3LSpeech: the teacher follows the student by EMA; loss on all valid output frames."""
+    """S3LSpeech: the teacher follows the student by EMA; loss (PretrainTask.loss with the
+    teacher-student objective) on all valid output frames."""
 
     def __init__(self, cfg: PretrainConfig):
         self.cfg = cfg
@@ -81,13 +83,6 @@ class S3LTask(PretrainTask):
 
     def before_update(self, model, update: int) -> None:
         model.update_teacher(self.momentum(update))
-
-    def loss(self, model, batch: dict, device: torch.device):
-        out = model(batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device))
-        res = self.objective(out, sample_negatives(out.mask, self.cfg.model.objective.num_negatives))
-        metrics = {"loss": res.loss.item(), "contrastive": res.contrastive.item(),
-                   "feature_pen": res.feature_pen.item(), **res.metrics}
-        return res.loss * res.sample_size, float(res.sample_size), metrics
 
     def monitor(self, model) -> dict:
         return {"ema_momentum": unwrap(model).momentum}
@@ -120,7 +115,7 @@ def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
         model = build_pretraining_model(cfg.model).to(world.device)
         if cfg.train.compile:
             for module in model.modules():
-                if type(module).__name__ == "TransformerLayer":
+                if isinstance(module, TransformerLayer):
                     module.compile(dynamic=False)
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed,
                                        world.size, world.rank)
