@@ -27,7 +27,7 @@ data_dir=data
 exp_dir=exp
 seed=1
 # end options
-help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
+help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
 . utils/parse_options.sh
 . ./cmd.sh
 . utils/recipe_lib.sh

@@ -27,7 +27,7 @@ data_dir=data
 exp_dir=exp
 seed=1
 # end options
-help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
+help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
 . utils/parse_options.sh
 case $preset in s3l-*) pretrain_config=${pretrain_config:-conf/pretrain_s3l.yaml} ;;
   *) pretrain_config=${pretrain_config:-conf/pretrain.yaml} ;; esac

@@ -35,7 +35,7 @@ results=RESULTS.md           # stage 7 records the run in results/<preset>.json 
                              # rebuilds it from every recorded preset
 seed=0
 # end options
-help_message=$(sed -n '/^# begin options/,/^# end options/p' "$0")
+help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
 . utils/parse_options.sh
 . ./cmd.sh
 . utils/recipe_lib.sh
@@ -149,6 +149,6 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   python3 local/write_results.py --exp-dir "$exp_dir" --corpus-dir "$corpus_dir" --systems $systems \
     --preset "$preset" --labels "$finetune_labels" --results-dir "$(dirname "$results")/results" --out "$results" \
     --wall-seconds $SECONDS --from-stage $stage \
-    --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels --pt-updates $pt_updates --ft-updates $ft_updates --pretrain-config $pretrain_config --finetune-config $finetune_config"
+    --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels --pt-updates $pt_updates --ft-updates $ft_updates --pretrain-config $pretrain_config --finetune-config $finetune_config --data-dir $data_dir --exp-dir $exp_dir"
   cat "$results"
 fi
