@@ -31,8 +31,8 @@ ngpu=0                       # GPUs for training (torchrun when > 1)
 pt_updates=                  # pre-training updates (default: by --size)
 ft_updates=                  # fine-tuning updates (default: by --size)
 exp_dir=exp                  # experiment directory
-results=RESULTS.md           # stage 7 records the run in results/<preset>.json next to this file and
-                             # rebuilds it from every recorded preset
+results=RESULTS.md           # stage 7 records the run in results/<preset>_<hours>h_<labels>.json next
+                             # to this file and rebuilds it from every recorded run
 seed=0
 # end options
 help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")

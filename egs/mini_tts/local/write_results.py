@@ -65,7 +65,8 @@ def fmt(x, spec=".3f"):
 def render(results_dir: Path) -> str:
     runs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
     lines = ["# mini_tts results", "", "Written by stage 7 (local/write_results.py) from results/*.json, one file per run",
-             "(preset, corpus size, label budget); test-set word error rates from utils/score.sh.", "",
+             "(preset, corpus size, label budget); test-set word error rates from utils/score.sh. After editing",
+             "results/notes.md: `python3 local/write_results.py --render-only --out RESULTS.md`.", "",
              "| preset | corpus | labels | system | greedy | WFST + n-gram LM |", "|---|---|---|---|---|---|"]
     for r in runs:
         for s in r["systems"]:
@@ -91,25 +92,31 @@ def render(results_dir: Path) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--exp-dir", required=True)
-    p.add_argument("--corpus-dir", required=True)
-    p.add_argument("--systems", nargs="+", required=True)
-    p.add_argument("--preset", required=True)
+    p = argparse.ArgumentParser(description="record a run (stage 7), or with --render-only rebuild --out from "
+                                            "--results-dir after editing results/notes.md")
+    p.add_argument("--render-only", action="store_true")
+    p.add_argument("--exp-dir")
+    p.add_argument("--corpus-dir")
+    p.add_argument("--systems", nargs="+")
+    p.add_argument("--preset")
     p.add_argument("--labels", default="?", help="the fine-tuning label budget")
     p.add_argument("--results-dir", default="results", help="one JSON per preset; RESULTS.md is built from all")
     p.add_argument("--out", required=True)
-    p.add_argument("--command", required=True)
+    p.add_argument("--command")
     p.add_argument("--wall-seconds", type=int, default=0)
     p.add_argument("--from-stage", type=int, default=0)
     args = p.parse_args()
     results_dir = Path(args.results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    run = collect(args)
-    name = f"{args.preset}_{train_hours(run):g}h_{args.labels}.json"
-    tmp = results_dir / f".{name}.tmp"
-    tmp.write_text(json.dumps(run, indent=1) + "\n")
-    tmp.replace(results_dir / name)
+    if not args.render_only:
+        missing = [o for o in ("exp_dir", "corpus_dir", "systems", "preset", "command") if not getattr(args, o)]
+        if missing:
+            p.error("recording a run needs " + ", ".join("--" + o.replace("_", "-") for o in missing))
+        results_dir.mkdir(parents=True, exist_ok=True)
+        run = collect(args)
+        name = f"{args.preset}_{train_hours(run):g}h_{args.labels}.json"
+        tmp = results_dir / f".{name}.tmp"
+        tmp.write_text(json.dumps(run, indent=1) + "\n")
+        tmp.replace(results_dir / name)
     out = Path(args.out)
     out.with_suffix(".tmp").write_text(render(results_dir))
     out.with_suffix(".tmp").replace(out)
