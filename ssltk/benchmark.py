@@ -98,24 +98,24 @@ def hf_pretraining_twin(state: dict, cfg) -> torch.nn.Module:
 
 
 def pretraining_step(cfg, wav: torch.Tensor, lens: torch.Tensor) -> Callable[[], float]:
-    """A closure doing one pre-training update of a fresh model of `cfg` on (wav, lens): forward,
-    loss (wav2vec 2.0 or teacher-student, by cfg.arch), backward, AdamW step (and EMA for s3l)."""
+    """A closure doing one pre-training update of a fresh model of `cfg` on (wav, lens): the
+    training task's forward and loss (ssltk.train.pretrain.pretrain_task: wav2vec 2.0 or
+    teacher-student by cfg.arch, EMA update included), backward, AdamW step."""
     from ssltk.models.build import build_pretraining_model
-    from ssltk.objectives.contrastive import Wav2Vec2Objective
-    from ssltk.objectives.teacher_student import TeacherStudentObjective
-    from ssltk.targets.masking import sample_negatives
+    from ssltk.train.config import PretrainConfig
+    from ssltk.train.pretrain import pretrain_task
 
     model = build_pretraining_model(cfg).train()
-    s3l = cfg.arch == "s3l"
-    objective = (TeacherStudentObjective(cfg.objective.temperature) if s3l else Wav2Vec2Objective(cfg.objective))
+    task = pretrain_task(PretrainConfig(model=cfg))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    batch = {"audio": wav, "audio_lens": lens}
+    updates = iter(range(1 << 62))
 
     def step() -> float:
         opt.zero_grad(set_to_none=True)
-        if s3l:
-            model.update_teacher(0.999)
-        out = model(wav, lens)
-        loss = objective(out, sample_negatives(out.mask, cfg.objective.num_negatives)).loss
+        task.before_update(model, next(updates))
+        loss, size, _ = task.loss(model, batch, wav.device)
+        loss = loss / max(size, 1.0)
         loss.backward()
         opt.step()
         return float(loss.detach())
