@@ -1,4 +1,4 @@
-"""Write a label-budget subset (10m, 1h, 10h, 100h or seconds) of a labelled CutSet.
+"""Write a label-budget subset (10m, 30m, 1h, 10h, 100h, or seconds) of a labelled CutSet.
 
     python -m ssltk.bin.subset --cuts data/manifests/cuts_train.jsonl.gz --budget 10h --seed 0 --out OUT
 """
@@ -16,11 +16,11 @@ from ssltk.data.subset import select_subset
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cuts", required=True)
-    parser.add_argument("--budget", required=True, help="10m, 1h, 10h, 100h or seconds")
+    parser.add_argument("--budget", required=True, help="a duration (10m, 30m, 1h, 10h, ...) or seconds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="output manifest (.jsonl.gz)")
     args = parser.parse_args(argv)
-    budget = float(args.budget) if args.budget.replace(".", "", 1).isdigit() else args.budget
+    budget = args.budget
     try:
         subset = select_subset(load_cuts(args.cuts), budget, args.seed)
     except (DataError, ValueError) as e:

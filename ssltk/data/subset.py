@@ -1,4 +1,4 @@
-"""Label-budget subsets (10 min, 1 h, 10 h, 100 h) of a labelled CutSet, deterministic by seed.
+"""Label-budget subsets (10m, 30m, 1h, 10h, 100h, ...) of a labelled CutSet, deterministic by seed.
 
 For corpora without an official split (LibriSpeech has Libri-light's, see
 egs/librispeech): utterances are drawn in a seeded random order until the budget
@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import random
 
-BUDGETS = {"10m": 600.0, "1h": 3600.0, "10h": 36000.0, "100h": 360000.0}
+UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def budget_seconds(budget: str | float) -> float:
+    """Seconds of a budget: a number of seconds, or a number with s / m / h ("10m", "1.5h")."""
     if isinstance(budget, (int, float)):
         return float(budget)
-    if budget in BUDGETS:
-        return BUDGETS[budget]
-    raise ValueError(f"unknown label budget {budget!r}; use one of {', '.join(BUDGETS)} or a number of seconds")
+    text = str(budget).strip()
+    scale = UNITS.get(text[-1:], None)
+    try:
+        value = float(text[:-1] if scale else text) * (scale or 1.0)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"unknown label budget {budget!r}; use seconds or a duration such as 10m, 30m, 1h, 10h")
+    return value
 
 
 def select_subset(cuts, budget: str | float, seed: int = 0, allow_short: bool = False):

@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from ssltk.data.dataset import load_cuts
-from ssltk.data.subset import select_subset
+from ssltk.data.subset import budget_seconds, select_subset
 from ssltk.testing import write_cuts
 
 
@@ -20,7 +20,9 @@ def test_subsets_are_deterministic_nested_and_sized(tmp_path):
     with pytest.raises(ValueError, match="only 0.01 h of labelled audio"):
         select_subset(cuts, "1h")
     with pytest.raises(ValueError, match="unknown label budget"):
-        select_subset(cuts, "2h")
+        select_subset(cuts, "2 hours")
+    assert [budget_seconds(b) for b in ("10m", "30m", "1h", "1.5h", "90s", "45", 7)] == [600, 1800, 3600, 5400,
+                                                                                          90, 45, 7]
 
 
 def test_cli_writes_a_manifest(tmp_path):
