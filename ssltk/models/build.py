@@ -1,7 +1,8 @@
 """Model construction by architecture: the one place that maps ModelConfig.arch to modules.
 
     wav2vec2: W2V2 / SEW / SEW-D (ssltk.models.wav2vec2)
-    s3l:      S3LSpeech teacher-student (ssltk.models.s3l)
+    s3l:      S3LSpeech teacher-student (ssltk.models.s3l), or with s3l.pretext=units masked
+              prediction of k-means units on the same encoder (ssltk.models.units)
 
     >>> from ssltk.models.presets import get_preset
     >>> type(build_encoder(get_preset("s3l-test"))).__name__
@@ -15,28 +16,29 @@ from torch import nn
 from ssltk.models.config import ModelConfig
 
 
-def _builders(arch: str):
-    """(encoder builder, pre-training model builder) of an architecture."""
-    match arch:
+def _builders(cfg: ModelConfig):
+    """(encoder builder, pre-training model builder) of a model config."""
+    match cfg.arch:
         case "wav2vec2":
             from ssltk.models import wav2vec2
 
             return wav2vec2.build_encoder, wav2vec2.build_pretraining_model
         case "s3l":
-            from ssltk.models import s3l
+            from ssltk.models import s3l, units
 
-            return s3l.build_s3l_encoder, s3l.build_s3l_pretraining_model
+            pretrain = units.build_unit_model if cfg.s3l.pretext == "units" else s3l.build_s3l_pretraining_model
+            return s3l.build_s3l_encoder, pretrain
         case _:
-            raise ValueError(f"unknown arch {arch!r}")
+            raise ValueError(f"unknown arch {cfg.arch!r}")
 
 
 def build_encoder(cfg: ModelConfig) -> nn.Module:
     """The inference encoder: waveform -> EncoderOutput (what fine-tuning and extraction use)."""
-    return _builders(cfg.arch)[0](cfg)
+    return _builders(cfg)[0](cfg)
 
 
 def build_pretraining_model(cfg: ModelConfig) -> nn.Module:
-    return _builders(cfg.arch)[1](cfg)
+    return _builders(cfg)[1](cfg)
 
 
 def count_parameters(module: nn.Module) -> int:

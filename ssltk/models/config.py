@@ -259,6 +259,9 @@ class S3LConfig:
     """...at most this fraction of the shortest utterance."""
     ctc_upsample: int = 4
     """Fine-tuning: CTC frames per encoder frame (80 ms -> 20 ms, the W2V2 rate; S3LSpeech upsamples by 8)."""
+    pretext: Literal["teacher_student", "units"] = "teacher_student"
+    """Pre-training task on this encoder. teacher_student: S3LSpeech (everything above); units:
+    HuBERT-style masked prediction of k-means units of MFCCs (ModelConfig.units, .masking)."""
 
     def __post_init__(self):
         for name in ("conv1", "conv2", "predictor"):
@@ -289,6 +292,34 @@ class S3LConfig:
 
 
 @dataclass
+class UnitsConfig:
+    """Masked prediction of acoustic units (s3l.pretext: units; HuBERT's first iteration).
+
+    Targets: k-means over standardised MFCCs (+ deltas) of 10 ms frames, fitted before
+    pre-training on `fit_seconds` of training audio. Each encoder frame predicts the units
+    of the `stride` 10 ms frames at the centre of its receptive field (one classifier per
+    position); masks (ModelConfig.masking) act on the 40 ms frames after the conv front end.
+    """
+
+    count: int = 100
+    """K, the number of units (HuBERT: 100 for MFCC targets)."""
+    ceps: int = 13
+    delta_order: int = 2
+    """MFCC dimension = ceps * (delta_order + 1) (39 as in HuBERT)."""
+    fit_seconds: float = 1800.0
+    """Training audio the k-means codebook is fitted on (a seeded random subset of cuts)."""
+    fit_iters: int = 50
+    unmasked_weight: float = 0.0
+    """Weight of the loss on unmasked frames (HuBERT: 0, masked frames only)."""
+
+    def __post_init__(self):
+        if self.count < 2 or self.ceps < 1 or self.delta_order < 0 or self.fit_iters < 1:
+            raise ValueError("units.count >= 2, units.ceps >= 1, units.delta_order >= 0, units.fit_iters >= 1")
+        if self.fit_seconds <= 0 or self.unmasked_weight < 0:
+            raise ValueError("units.fit_seconds must be > 0 and units.unmasked_weight >= 0")
+
+
+@dataclass
 class ModelConfig:
     """A whole self-supervised model: feature encoder, context network, pre-training parts."""
 
@@ -296,6 +327,7 @@ class ModelConfig:
     """wav2vec2: W2V2 / SEW / SEW-D (quantizer targets); s3l: S3LSpeech (EMA teacher targets,
     `s3l` below; frontend, quantizer and head are unused)."""
     s3l: S3LConfig = field(default_factory=S3LConfig)
+    units: UnitsConfig = field(default_factory=UnitsConfig)
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     context: ContextConfig = field(default_factory=ContextConfig)
     quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)

@@ -11,28 +11,37 @@ this module says what a pre-training micro-batch is, per model.arch:
 - S3LTask (s3l): EMA teacher update once per optimizer update (before its first
   micro-batch), teacher-student InfoNCE over all valid frames with same-utterance
   negatives, normalised by the number of frames.
+- UnitsTask (s3l, s3l.pretext=units): HuBERT-style masked prediction of k-means units of
+  MFCCs; the codebook is fitted once before training (`fit_unit_codebook`, cached in
+  exp_dir/units.pt, then carried by every checkpoint).
 """
 from __future__ import annotations
 
+import logging
+import random
 from pathlib import Path
 
 import torch
 
 from ssltk.config import to_dict
 from ssltk.context.transformer import TransformerLayer
-from ssltk.data.dataset import load_cuts, pretrain_loader
+from ssltk.data.dataset import AudioBatchDataset, load_cuts, pretrain_loader
+from ssltk.models.checkpoint import atomic_write
 from ssltk.models.build import build_pretraining_model
 from ssltk.models.s3l import momentum_at
 from ssltk.objectives.contrastive import Wav2Vec2Objective
+from ssltk.objectives.masked_prediction import MaskedPredictionObjective
 from ssltk.objectives.teacher_student import TeacherStudentObjective
 from ssltk.targets.masking import sample_negatives
 from ssltk.train.config import PretrainConfig
-from ssltk.train.distributed import init_world, shutdown
+from ssltk.train.distributed import World, barrier, init_world, shutdown
 from ssltk.train.loop import (TrainingError, autocast, backward_micro_batches, run_training, setup_logging,
                               train_update, unwrap, write_resolved_config)
 from ssltk.train.metrics import Averager
 
-__all__ = ["PretrainTask", "S3LTask", "pretrain_task", "pretrain", "TrainingError", "train_update", "backward_micro_batches"]
+__all__ = ["PretrainTask", "S3LTask", "UnitsTask", "pretrain_task", "pretrain", "fit_unit_codebook", "TrainingError",
+           "train_update", "backward_micro_batches"]
+log = logging.getLogger("ssltk.train")
 
 
 class PretrainTask:
@@ -88,14 +97,68 @@ class S3LTask(PretrainTask):
         return {"ema_momentum": unwrap(model).momentum}
 
 
+class UnitsTask(PretrainTask):
+    """HuBERT's first iteration on the S3L encoder: cross-entropy of k-means units at masked frames."""
+
+    def __init__(self, cfg: PretrainConfig):
+        self.cfg = cfg
+        self.objective = MaskedPredictionObjective(cfg.model.units.unmasked_weight)
+
+    def before_update(self, model, update: int) -> None:
+        pass
+
+    def loss(self, model, batch: dict, device: torch.device):
+        out = model(batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device))
+        res = self.objective(out)
+        metrics = {"loss": res.loss.item(), "feature_pen": res.feature_pen.item(), **res.metrics}
+        return res.loss * res.sample_size, float(res.sample_size), metrics
+
+    def monitor(self, model) -> dict:
+        return {}
+
+
 def pretrain_task(cfg: PretrainConfig) -> PretrainTask:
     match cfg.model.arch:
         case "wav2vec2":
             return PretrainTask(cfg)
         case "s3l":
-            return S3LTask(cfg)
+            return UnitsTask(cfg) if cfg.model.s3l.pretext == "units" else S3LTask(cfg)
         case _:
             raise ValueError(f"unknown model.arch {cfg.model.arch!r}")
+
+
+@torch.no_grad()
+def fit_unit_codebook(model, cfg: PretrainConfig, path: Path, world: World) -> None:
+    """Fit the k-means unit codebook of a UnitPredictionModel on a seeded subset of the training
+    cuts (rank 0), cache it at `path`, and load it on every rank. An existing cache is reused."""
+    u, codebook = cfg.model.units, model.codebook
+    if world.is_main and not path.exists():
+        cuts = list(load_cuts(cfg.data.train_cuts))
+        random.Random(cfg.train.seed).shuffle(cuts)
+        reader = AudioBatchDataset(cfg.data, cfg.train.seed, crop=False)
+        feats, frames, skipped = [], 0, 0
+        for cut in cuts:
+            if frames >= u.fit_seconds * 100:
+                break
+            try:
+                wav = torch.from_numpy(reader.load(cut))[None]
+            except Exception as e:  # noqa: BLE001 - a bad file is skipped here as in training
+                skipped += 1
+                log.warning("units: skipping cut %s (%s: %s)", cut.id, type(e).__name__, str(e)[:200])
+                continue
+            mel, lens = model.encoder.frontend.mel(wav)
+            feats.append(codebook.features(mel, lens)[0, : int(lens[0])])
+            frames += int(lens[0])
+        if frames < codebook.num_units:
+            raise TrainingError(f"only {frames} frames of readable audio in {cfg.data.train_cuts} to fit "
+                                f"{codebook.num_units} units; check the manifest or lower units.count")
+        inertia = codebook.fit(torch.cat(feats), u.fit_iters, cfg.train.seed)
+        log.info("units: k-means with %d units on %.0f s of audio (%d cuts, %d skipped), inertia %.3f per frame",
+                 codebook.num_units, frames / 100, len(feats), skipped, inertia)
+        state = {k: v.cpu() for k, v in codebook.state_dict().items()}
+        atomic_write(path, lambda tmp: torch.save(state, tmp))
+    barrier(world)
+    codebook.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
 
 
 def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
@@ -112,7 +175,10 @@ def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
         if world.is_main:
             write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.pretrain")
         torch.manual_seed(cfg.train.seed)
-        model = build_pretraining_model(cfg.model).to(world.device)
+        model = build_pretraining_model(cfg.model)
+        if cfg.model.arch == "s3l" and cfg.model.s3l.pretext == "units":
+            fit_unit_codebook(model, cfg, exp_dir / "units.pt", world)
+        model = model.to(world.device)
         if cfg.train.compile:
             for module in model.modules():
                 if isinstance(module, TransformerLayer):
