@@ -55,8 +55,13 @@ class S3LEncoder(nn.Module):
         self.stage2 = stage2
 
     @property
+    def layers(self) -> list[nn.Module]:
+        """The Transformer layers of both stages, input to output."""
+        return [*self.stage1.layers, *self.stage2.layers]
+
+    @property
     def num_layers(self) -> int:
-        return len(self.stage1.layers) + len(self.stage2.layers)
+        return len(self.layers)
 
     def mask_lengths(self, wav_lens: torch.Tensor) -> torch.Tensor:
         """Frames where fine-tuning masks apply (after the conv front end, 40 ms)."""

@@ -98,6 +98,11 @@ class Wav2Vec2Encoder(nn.Module):
         return self.frontend.output_lengths(wav_lens)
 
     @property
+    def layers(self) -> list[nn.Module]:
+        """The context network's Transformer layers, input to output."""
+        return list(self.context.layers)
+
+    @property
     def num_layers(self) -> int:
         return len(self.context.layers)
 

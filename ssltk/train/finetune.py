@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ssltk.config import ConfigError, apply_overrides, load_yaml, merge, to_dict
 from ssltk.data.dataset import SupervisedBatchDataset, load_cuts, pretrain_loader
@@ -45,6 +46,9 @@ class FinetuneSettings:
     """Keep the feature encoder fixed (fairseq feature_grad_mult 0); false for from-scratch training."""
     freeze_updates: int = 0
     """Context network frozen (only the output layer trains) for this many updates (base_10h: 10000)."""
+    reinit_layers: int = 0
+    """Start the top N Transformer layers from a fresh initialisation instead of the pre-trained
+    weights (the top layers specialise in the pretext task; Pasad et al. 2021 re-initialise them)."""
     mask_prob: float = 0.65
     mask_length: int = 10
     channel_prob: float = 0.5
@@ -77,6 +81,21 @@ def load_finetune_config(path: str | Path | None, overrides: list[str] = ()) -> 
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}" if path else str(e)) from None
     return apply_overrides(cfg, overrides)
+
+
+def top_layer_prefixes(encoder: nn.Module, n: int) -> tuple[str, ...]:
+    """State-dict prefixes of the encoder's top `n` Transformer layers.
+
+    >>> from ssltk.models.build import build_encoder
+    >>> from ssltk.models.presets import get_preset
+    >>> top_layer_prefixes(build_encoder(get_preset("s3l-test")), 1)
+    ('stage2.layers.0.',)
+    """
+    layers = encoder.layers
+    if not 0 <= n <= len(layers):
+        raise ConfigError(f"finetune.reinit_layers={n}: the encoder has {len(layers)} Transformer layers")
+    names = {id(m): name for name, m in encoder.named_modules()}
+    return tuple(names[id(layer)] + "." for layer in layers[len(layers) - n:])
 
 
 def finetune_model_config(base: ModelConfig, s: FinetuneSettings) -> ModelConfig:
@@ -147,8 +166,10 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         torch.manual_seed(cfg.train.seed)
         encoder = build_encoder(model_cfg)
         if not scratch:
-            missing, _ = encoder.load_state_dict(sub_state(base["model"], "encoder."), strict=False)
-            if missing:
+            fresh = top_layer_prefixes(encoder, cfg.finetune.reinit_layers)
+            state = {k: v for k, v in sub_state(base["model"], "encoder.").items() if not k.startswith(fresh)}
+            missing, _ = encoder.load_state_dict(state, strict=False)
+            if missing := [k for k in missing if not k.startswith(fresh)]:
                 raise TrainingError(f"{cfg.init} lacks encoder weights {missing[:5]}; is it a pre-training "
                                     "checkpoint?")
         del base

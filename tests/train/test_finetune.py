@@ -67,3 +67,18 @@ def test_missing_lang_dir_or_init_is_a_clear_error(labelled, tmp_path):
     cfg = load_finetune_config(None, overrides(labelled, **{"finetune.lang_dir": ""}))
     with pytest.raises(ConfigError, match="prepare_lang"):
         finetune(cfg, tmp_path, init=labelled["init"])
+
+
+def test_reinit_layers_starts_only_the_top_layers_fresh(labelled, tmp_path):
+    cfg = load_finetune_config(None, overrides(labelled, **{"finetune.reinit_layers": 1, "optim.lr": 1e-9,
+                                                            "train.max_updates": 1, "train.checkpoint_every": 1}))
+    finetune(cfg, tmp_path, init=labelled["init"])
+    init = load_checkpoint(labelled["init"])["model"]
+    ft = load_checkpoint(latest_checkpoint(tmp_path))["model"]
+    top = max(int(k.split(".")[3]) for k in init if k.startswith("encoder.context.layers."))
+    same = lambda k: torch.allclose(ft[k], init[k], atol=1e-6)  # noqa: E731
+    assert same(f"encoder.context.layers.{top - 1}.ffn.fc1.weight"), "lower layers are pre-trained"
+    assert not same(f"encoder.context.layers.{top}.ffn.fc1.weight"), "the top layer starts fresh"
+    with pytest.raises(ConfigError, match="reinit_layers=99"):
+        finetune(load_finetune_config(None, overrides(labelled, **{"finetune.reinit_layers": 99})),
+                 tmp_path / "bad", init=labelled["init"])
