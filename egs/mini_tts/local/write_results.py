@@ -48,7 +48,7 @@ def collect(args) -> dict:
         "wall_minutes": round(args.wall_seconds / 60, 1) if args.wall_seconds else None,
         "from_stage": args.from_stage,
         "pretrain": {"updates": last.get("update"), "hours_seen": last.get("hours_seen"),
-                     "loss": last.get("contrastive"), "accuracy": last.get("accuracy"),
+                     "loss": last.get("contrastive", last.get("loss")), "accuracy": last.get("accuracy"),
                      "minutes": minutes_between(exp / "pretrain" / "config.yaml", exp / "pretrain" / ".done")},
         "systems": rows,
     }
@@ -82,7 +82,7 @@ def render(results_dir: Path) -> str:
                      else "."),
                   f"- Corpus: {json.dumps(r['corpus'])}; text: {r['text_source']}.",
                   f"- Pre-training: {p['updates']} updates in {fmt(p['minutes'], '')} min, "
-                  f"{fmt(p['hours_seen'], '.2f')} h of audio seen, final contrastive loss {fmt(p['loss'])}, "
+                  f"{fmt(p['hours_seen'], '.2f')} h of audio seen, final pre-training loss {fmt(p['loss'])}, "
                   f"accuracy {fmt(p['accuracy'])}.",
                   f"- Fine-tuning: {ft}."]
     notes = results_dir / "notes.md"
