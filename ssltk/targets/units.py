@@ -28,6 +28,8 @@ import math
 import torch
 from torch import nn
 
+from ssltk.frontend.melconv import valid_mask
+
 
 def dct_matrix(n_in: int, n_out: int) -> torch.Tensor:
     """(n_in, n_out) orthonormal DCT-II basis: x @ D gives the first n_out coefficients."""
@@ -58,7 +60,7 @@ def mfcc_features(mel: torch.Tensor, lens: torch.Tensor, ceps: int = 13, delta_o
     feats = [x]
     for _ in range(delta_order):
         feats.append(deltas(feats[-1], lens))
-    valid = (torch.arange(mel.shape[1], device=mel.device)[None, :] < lens.to(mel.device)[:, None])
+    valid = valid_mask(lens.to(mel.device), mel.shape[1])
     return torch.cat(feats, -1) * valid[..., None]
 
 
@@ -142,8 +144,7 @@ class UnitCodebook(nn.Module):
         n, t, _ = mel.shape
         z = ((self.features(mel, lens) - self.mean) / self.std).reshape(n * t, -1)
         units = _sq_dist(z, self.centroids).argmin(1).reshape(n, t)
-        valid = torch.arange(t, device=mel.device)[None, :] < lens.to(mel.device)[:, None]
-        return units.masked_fill(~valid, -1)
+        return units.masked_fill(~valid_mask(lens.to(mel.device), t), -1)
 
 
 __all__ = ["dct_matrix", "deltas", "mfcc_features", "fit_kmeans", "UnitCodebook"]

@@ -49,6 +49,9 @@ class PretrainTask:
         self.cfg = cfg
         self.objective = Wav2Vec2Objective(cfg.model.objective)
 
+    def prepare(self, model, exp_dir: Path, world: World) -> None:
+        """Once before training (and on every resume), with the model still on the CPU."""
+
     def before_update(self, model, update: int) -> None:
         model.set_num_updates(update)
 
@@ -103,6 +106,9 @@ class UnitsTask(PretrainTask):
     def __init__(self, cfg: PretrainConfig):
         self.cfg = cfg
         self.objective = MaskedPredictionObjective(cfg.model.units.unmasked_weight)
+
+    def prepare(self, model, exp_dir: Path, world: World) -> None:
+        fit_unit_codebook(model, self.cfg, exp_dir / "units.pt", world)
 
     def before_update(self, model, update: int) -> None:
         pass
@@ -175,9 +181,8 @@ def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
         if world.is_main:
             write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.pretrain")
         torch.manual_seed(cfg.train.seed)
-        model = build_pretraining_model(cfg.model)
-        if cfg.model.arch == "s3l" and cfg.model.s3l.pretext == "units":
-            fit_unit_codebook(model, cfg, exp_dir / "units.pt", world)
+        model, task = build_pretraining_model(cfg.model), pretrain_task(cfg)
+        task.prepare(model, exp_dir, world)
         model = model.to(world.device)
         if cfg.train.compile:
             for module in model.modules():
@@ -187,7 +192,7 @@ def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
                                        world.size, world.rank)
         valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True)
                         if cfg.data.valid_cuts else None)
-        return run_training(task=pretrain_task(cfg), model=model, model_cfg=cfg.model, cfg=cfg,
+        return run_training(task=task, model=model, model_cfg=cfg.model, cfg=cfg,
                             cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
                             valid_loader=valid_loader,
                             find_unused_parameters=cfg.model.context.layerdrop > 0)
