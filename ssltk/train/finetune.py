@@ -49,6 +49,11 @@ class FinetuneSettings:
     reinit_layers: int = 0
     """Start the top N Transformer layers from a fresh initialisation instead of the pre-trained
     weights (the top layers specialise in the pretext task; Pasad et al. 2021 re-initialise them)."""
+    encoder_lr_scale: float = 1.0
+    """Pre-trained encoder weights train at this fraction of the LR, the new CTC layer (and layers
+    from reinit_layers) at the full LR: a smaller step for what pre-training already learnt
+    (SpeechBrain's separate wav2vec2 LR). Only with a checkpoint; a from-scratch model trains
+    at one LR throughout."""
     mask_prob: float = 0.65
     mask_length: int = 10
     channel_prob: float = 0.5
@@ -152,6 +157,9 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         raise ConfigError("no pre-trained model: pass --init CKPT (or set init in the config)")
     if not cfg.finetune.lang_dir:
         raise ConfigError("finetune.lang_dir is not set: create one with python -m ssltk.bin.prepare_lang")
+    if not cfg.finetune.encoder_lr_scale > 0:
+        raise ConfigError(f"finetune.encoder_lr_scale={cfg.finetune.encoder_lr_scale}: must be > 0 (1.0: one LR "
+                          "for the whole model; to keep the encoder fixed use finetune.freeze_updates)")
     world = init_world(cfg.train.device)
     try:
         setup_logging(exp_dir, world, "finetune")
@@ -165,8 +173,10 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
             write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
         torch.manual_seed(cfg.train.seed)
         encoder = build_encoder(model_cfg)
+        lr_scales = {}
         if not scratch:
             fresh = top_layer_prefixes(encoder, cfg.finetune.reinit_layers)
+            lr_scales = {**{"encoder." + p: 1.0 for p in fresh}, "encoder.": cfg.finetune.encoder_lr_scale}
             state = {k: v for k, v in sub_state(base["model"], "encoder.").items() if not k.startswith(fresh)}
             missing, _ = encoder.load_state_dict(state, strict=False)
             if missing := [k for k in missing if not k.startswith(fresh)]:
@@ -184,7 +194,7 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
                  "tokenizer": tokenizer.kind, "lang_dir": str(cfg.finetune.lang_dir)}
         return run_training(task=CTCTask(cfg, tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,
                             cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
-                            valid_loader=valid_loader, extra_state=extra,
+                            valid_loader=valid_loader, extra_state=extra, lr_scales=lr_scales,
                             find_unused_parameters=cfg.finetune.freeze_updates > 0 or cfg.finetune.layerdrop > 0)
     finally:
         shutdown(world)

@@ -30,6 +30,7 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -78,13 +79,20 @@ def micro_seed(seed: int, update: int, index: int) -> int:
     return random.Random(f"{seed}/{update}/{index}").getrandbits(63)
 
 
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on matrices / kernels / codebooks; none on biases, norms, mask embedding."""
-    decay, no_decay = [], []
-    for p in model.parameters():
+def param_groups(model: torch.nn.Module, weight_decay: float,
+                 lr_scales: Mapping[str, float] | None = None) -> list[dict]:
+    """Weight decay on matrices / kernels / codebooks; none on biases, norms, mask embedding.
+
+    `lr_scales` maps parameter-name prefixes to a fraction of the scheduled LR (the first matching
+    prefix wins; others train at the full LR); the loop multiplies each group's `lr_scale` in.
+    """
+    groups: dict[tuple[float, bool], list] = {(1.0, True): [], (1.0, False): []}
+    for name, p in model.named_parameters():
         if p.requires_grad:
-            (decay if p.ndim >= 2 else no_decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            scale = next((s for prefix, s in (lr_scales or {}).items() if name.startswith(prefix)), 1.0)
+            groups.setdefault((float(scale), p.ndim >= 2), []).append(p)
+    return [{"params": params, "weight_decay": weight_decay if decay else 0.0, "lr_scale": scale}
+            for (scale, decay), params in groups.items() if params or scale == 1.0]
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
@@ -245,10 +253,10 @@ def _progress(cfg, world: World, initial: int):
 
 def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict: dict, exp_dir: Path,
                  world: World, train_loader, valid_loader=None, find_unused_parameters: bool = False,
-                 extra_state: dict | None = None) -> dict:
+                 extra_state: dict | None = None, lr_scales: Mapping[str, float] | None = None) -> dict:
     """Train `model` (already built, on world.device) with `task` until cfg.train.max_updates,
     resuming from exp_dir's newest checkpoint. Returns the last logged training metrics."""
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.optim.weight_decay), lr=cfg.optim.lr,
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.optim.weight_decay, lr_scales), lr=cfg.optim.lr,
                                   betas=tuple(cfg.optim.betas), eps=cfg.optim.eps)
     scaler = torch.amp.GradScaler("cuda") if cfg.train.amp == "fp16" else None
     lr_at = lr_multiplier(cfg.schedule, cfg.train.max_updates)
@@ -317,7 +325,7 @@ def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict
             micro = [stream.next_nonempty() for _ in range(cfg.train.accum_grad)]
             lr = cfg.optim.lr * lr_at(update)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             res = train_update(ddp_model, task, micro, optimizer, scaler, cfg, world, update)
             update += 1
             counters["oom_skipped"] += res.oom

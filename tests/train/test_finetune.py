@@ -82,3 +82,19 @@ def test_reinit_layers_starts_only_the_top_layers_fresh(labelled, tmp_path):
     with pytest.raises(ConfigError, match="reinit_layers=99"):
         finetune(load_finetune_config(None, overrides(labelled, **{"finetune.reinit_layers": 99})),
                  tmp_path / "bad", init=labelled["init"])
+
+
+def test_encoder_lr_scale_gives_the_pretrained_encoder_a_smaller_step(labelled, tmp_path):
+    cfg = load_finetune_config(None, overrides(labelled, **{"finetune.encoder_lr_scale": 0.1, "finetune.reinit_layers": 1,
+                                                            "train.max_updates": 1, "train.checkpoint_every": 1}))
+    finetune(cfg, tmp_path, init=labelled["init"])
+    ckpt = torch.load(latest_checkpoint(tmp_path), map_location="cpu", weights_only=False)
+    groups = ckpt["optimizer"]["param_groups"]
+    lrs = {g["lr_scale"]: g["lr"] for g in groups}
+    assert set(lrs) == {1.0, 0.1} and lrs[0.1] == pytest.approx(0.1 * lrs[1.0])
+    # the CTC layer and the re-initialised top layer train at the full LR, the rest of the encoder at 0.1
+    full = sum(len(g["params"]) for g in groups if g["lr_scale"] == 1.0)
+    assert full > 2 and sum(len(g["params"]) for g in groups if g["lr_scale"] == 0.1) > full
+    with pytest.raises(ConfigError, match="encoder_lr_scale=0"):
+        finetune(load_finetune_config(None, overrides(labelled, **{"finetune.encoder_lr_scale": 0})),
+                 tmp_path / "bad", init=labelled["init"])
