@@ -86,6 +86,7 @@ def param_groups(model: torch.nn.Module, weight_decay: float,
     `lr_scales` maps parameter-name prefixes to a fraction of the scheduled LR (the first matching
     prefix wins; others train at the full LR); the loop multiplies each group's `lr_scale` in.
     """
+    # the two full-LR groups always exist, so checkpoints from before lr_scales still resume
     groups: dict[tuple[float, bool], list] = {(1.0, True): [], (1.0, False): []}
     for name, p in model.named_parameters():
         if p.requires_grad:

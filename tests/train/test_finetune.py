@@ -8,7 +8,7 @@ from ssltk.data.tokens import LetterTokenizer, write_tokens
 from ssltk.models.checkpoint import load_checkpoint
 from ssltk.models.hf import export_hf_dir
 from ssltk.testing import pretrain_overrides, write_cuts
-from ssltk.train.checkpoint import latest_checkpoint, list_checkpoints
+from ssltk.train.checkpoint import latest_checkpoint, list_checkpoints, load_latest
 from ssltk.train.config import load_pretrain_config
 from ssltk.train.finetune import finetune, load_finetune_config
 from ssltk.train.pretrain import pretrain
@@ -85,11 +85,11 @@ def test_reinit_layers_starts_only_the_top_layers_fresh(labelled, tmp_path):
 
 
 def test_encoder_lr_scale_gives_the_pretrained_encoder_a_smaller_step(labelled, tmp_path):
-    cfg = load_finetune_config(None, overrides(labelled, **{"finetune.encoder_lr_scale": 0.1, "finetune.reinit_layers": 1,
-                                                            "train.max_updates": 1, "train.checkpoint_every": 1}))
+    cfg = load_finetune_config(None, overrides(labelled, **{
+        "finetune.encoder_lr_scale": 0.1, "finetune.reinit_layers": 1, "train.max_updates": 1,
+        "train.checkpoint_every": 1}))
     finetune(cfg, tmp_path, init=labelled["init"])
-    ckpt = torch.load(latest_checkpoint(tmp_path), map_location="cpu", weights_only=False)
-    groups = ckpt["optimizer"]["param_groups"]
+    groups = load_latest(tmp_path)["optimizer"]["param_groups"]
     lrs = {g["lr_scale"]: g["lr"] for g in groups}
     assert set(lrs) == {1.0, 0.1} and lrs[0.1] == pytest.approx(0.1 * lrs[1.0])
     # the CTC layer and the re-initialised top layer train at the full LR, the rest of the encoder at 0.1
