@@ -4,7 +4,7 @@ The sampler (lhotse DynamicBucketingSampler) yields CutSets of about
 `max_duration` seconds; the dataset reads their audio in DataLoader workers,
 crops long cuts to `max_samples` at an offset that is a pure function of
 (seed, epoch, cut id), skips unusable cuts (unreadable, empty, too short, wrong
-sample rate) and reports them, and pads to (N, S) with `audio_lens`.
+sample rate, several channels), each with a kind and the problem in words, and pads to (N, S) with `audio_lens`.
 
 Resuming mid-epoch replays the sampler's deterministic order for the epoch and
 skips the batches already consumed, so a resumed run sees exactly the batches
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssltk.data.audio import SAMPLE_RATE
+from ssltk.data.audio import SAMPLE_RATE, AudioError, diagnose, to_mono
 from ssltk.train.config import DataConfig
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,14 @@ log = logging.getLogger(__name__)
 
 class DataError(ValueError):
     """Training data that cannot be used; the message names the file and the fix."""
+
+
+class UnusableAudio(DataError):
+    """One cut whose audio cannot be used; `kind` classifies it for the skip counters."""
+
+    def __init__(self, kind: str, words: str):
+        super().__init__(words)
+        self.kind = kind
 
 
 def load_cuts(path: str | Path):
@@ -63,6 +71,34 @@ class Skipped:
     cut_id: str
     source: str
     reason: str
+    """The problem in words, with the fix where there is one."""
+    kind: str = "unreadable"
+    """missing, empty, not_audio, truncated, sample_rate, channels, nonfinite, too_short, unreadable;
+    no_transcript, too_long, bad_transcript (fine-tuning)."""
+
+
+def audio_policy(cfg: DataConfig) -> str:
+    """The one-line statement of what happens to cuts that are not 16 kHz mono, for the log."""
+    return (f"audio: models take {SAMPLE_RATE} Hz mono; other sample rates are "
+            f"{'resampled' if cfg.resample else 'skipped (data.resample=true resamples them)'}, multi-channel "
+            f"cuts {'averaged to mono' if cfg.downmix else 'skipped (data.downmix=true averages them)'}")
+
+
+def _read_failure(cut, error: Exception) -> UnusableAudio:
+    """What is wrong with a cut whose audio lhotse failed to read, found by looking at the file.
+
+    A TypeError from a file that reads fine is a bug, not bad data, and propagates."""
+    from lhotse.audio.utils import AudioLoadingError
+
+    files = [s.source for s in getattr(cut.recording, "sources", []) if s.type == "file"]
+    if len(files) == 1:
+        problem = diagnose(files[0], cut.recording.sampling_rate, cut.recording.num_samples)
+        if problem is not None:
+            return UnusableAudio(*problem)
+    if isinstance(error, (AudioLoadingError, OSError)):
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return UnusableAudio("unreadable", first[:300])
+    raise error
 
 
 def _source(cut) -> str:
@@ -99,17 +135,27 @@ class AudioBatchDataset(torch.utils.data.Dataset):
         sphere_without_sph2pipe()
 
     def load(self, cut) -> np.ndarray:
+        """(S,) float32 16 kHz mono samples of `cut`, or UnusableAudio saying why not."""
+        from lhotse.audio.utils import AudioLoadingError
+
         if cut.sampling_rate != SAMPLE_RATE:
             if not self.cfg.resample:
-                raise DataError(f"sampled at {cut.sampling_rate} Hz, not {SAMPLE_RATE} Hz "
-                                "(set data.resample=true, or resample the manifest with cuts.resample(16000))")
+                raise UnusableAudio("sample_rate", f"sampled at {cut.sampling_rate} Hz, not {SAMPLE_RATE} Hz "
+                                    "(set data.resample=true, or resample the manifest with cuts.resample(16000))")
             cut = cut.resample(SAMPLE_RATE)
-        audio = cut.load_audio()
-        audio = audio.mean(axis=0) if audio.ndim == 2 else audio
+        try:
+            audio = cut.load_audio()
+        # TypeError: what lhotse 1.33 LibsndfileBackend raises for empty, non-audio and truncated files
+        except (AudioLoadingError, RuntimeError, OSError, TypeError) as e:
+            raise _read_failure(cut, e) from None
+        try:
+            audio = to_mono(audio, self.cfg.downmix, "set data.downmix=true")
+        except AudioError as e:
+            raise UnusableAudio("channels", str(e)) from None
         if audio.size == 0:
-            raise DataError("no samples")
+            raise UnusableAudio("empty", "no samples")
         if not np.isfinite(audio).all():
-            raise DataError("NaN or infinite samples")
+            raise UnusableAudio("nonfinite", "NaN or infinite samples")
         return audio.astype(np.float32, copy=False)
 
     def __getitem__(self, cuts) -> dict:
@@ -117,13 +163,12 @@ class AudioBatchDataset(torch.utils.data.Dataset):
         for cut in cuts:
             try:
                 audio = self.load(cut)
-            except Exception as e:  # noqa: BLE001 - any reader failure skips this cut only
-                first_line = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                skipped.append(Skipped(cut.id, _source(cut), f"{type(e).__name__}: {first_line[:300]}"))
+            except UnusableAudio as e:
+                skipped.append(Skipped(cut.id, _source(cut), str(e), e.kind))
                 continue
             if audio.shape[0] < self.cfg.min_samples:
                 skipped.append(Skipped(cut.id, _source(cut), f"too short ({audio.shape[0]} < "
-                                                            f"{self.cfg.min_samples} samples)"))
+                                                            f"{self.cfg.min_samples} samples)", "too_short"))
                 continue
             if self.crop and audio.shape[0] > self.cfg.max_samples:
                 start = crop_offset(cut.id, audio.shape[0], self.cfg.max_samples, self.seed, self.epoch)
@@ -153,16 +198,16 @@ class SupervisedBatchDataset(AudioBatchDataset):
             text = " ".join(s.text or "" for s in cut.supervisions).strip()
             reason = None
             if not text:
-                reason = "empty transcript (no supervision text)"
+                reason = ("no_transcript", "empty transcript (no supervision text)")
             elif cut.num_samples is not None and cut.num_samples * SAMPLE_RATE / cut.sampling_rate > self.cfg.max_samples:
-                reason = f"longer than data.max_samples={self.cfg.max_samples}"
+                reason = ("too_long", f"longer than data.max_samples={self.cfg.max_samples}")
             else:
                 try:
                     ids = self.tokenizer.encode(text)
                 except ValueError as e:
-                    reason = f"transcript: {e}"
+                    reason = ("bad_transcript", f"transcript: {e}")
             if reason:
-                skipped.append(Skipped(cut.id, _source(cut), reason))
+                skipped.append(Skipped(cut.id, _source(cut), reason[1], reason[0]))
                 continue
             keep.append(cut)
             targets.append(ids)
@@ -229,7 +274,7 @@ def pretrain_loader(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank:
 
 class BatchStream:
     """Endless non-empty batches over epochs, tracking (epoch, batches consumed) for resuming;
-    skipped cuts are warned about (first `max_warnings`) and counted in `skipped` by reason."""
+    skipped cuts are warned about (first `max_warnings`) and counted in `skipped` by kind."""
 
     def __init__(self, loader, epoch: int, consumed: int, max_warnings: int = 20):
         self.loader, self.epoch, self.consumed = loader, epoch, consumed
@@ -260,7 +305,7 @@ class BatchStream:
                 continue
             self.consumed += 1
             for s in batch["skipped"]:
-                self.skipped[s.reason.split(" (")[0].split(":")[0]] += 1
+                self.skipped[s.kind] += 1
                 msg = f"cut {s.cut_id} ({s.source}): {s.reason}"
                 if len(self._examples) < 3:
                     self._examples.append(msg)

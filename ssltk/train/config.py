@@ -40,6 +40,9 @@ class DataConfig:
     """Shorter utterances are skipped (counted)."""
     resample: bool = False
     """Resample cuts that are not 16 kHz instead of skipping them."""
+    downmix: bool = False
+    """Average the channels of multi-channel cuts instead of skipping them (the policy of
+    ssltk.data.audio, the same as extract/decode's --downmix)."""
     num_workers: int = 2
     """DataLoader worker processes reading audio."""
     shuffle: bool = True

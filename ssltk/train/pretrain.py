@@ -25,7 +25,7 @@ import torch
 
 from ssltk.config import to_dict
 from ssltk.context.transformer import TransformerLayer
-from ssltk.data.dataset import AudioBatchDataset, load_cuts, pretrain_loader
+from ssltk.data.dataset import AudioBatchDataset, UnusableAudio, load_cuts, pretrain_loader
 from ssltk.models.checkpoint import atomic_write
 from ssltk.models.build import build_pretraining_model
 from ssltk.models.s3l import momentum_at
@@ -148,9 +148,9 @@ def fit_unit_codebook(model, cfg: PretrainConfig, path: Path, world: World) -> N
                 break
             try:
                 wav = torch.from_numpy(reader.load(cut))[None]
-            except Exception as e:  # noqa: BLE001 - a bad file is skipped here as in training
+            except UnusableAudio as e:  # skipped here as in training
                 skipped += 1
-                log.warning("units: skipping cut %s (%s: %s)", cut.id, type(e).__name__, str(e)[:200])
+                log.warning("units: skipping cut %s (%s): %s", cut.id, e.kind, str(e)[:200])
                 continue
             mel, lens = model.encoder.frontend.mel(wav)
             feats.append(codebook.features(mel, lens)[0, : int(lens[0])])

@@ -1,8 +1,9 @@
 import soundfile as sf
 import torch
 
-from ssltk.data.dataset import AudioBatchDataset, build_sampler, crop_offset, load_cuts, pretrain_loader
-from ssltk.testing import write_cuts
+from ssltk.data.dataset import (AudioBatchDataset, audio_policy, build_sampler, crop_offset, load_cuts,
+                                pretrain_loader)
+from ssltk.testing import write_cuts, write_wav
 from ssltk.train.config import DataConfig
 
 
@@ -44,11 +45,59 @@ def test_bad_short_and_wrong_rate_audio_is_skipped_and_named(tmp_path):
     assert batch["audio"].shape[0] == 2
     skipped = {s.cut_id.split("-")[0]: s for s in batch["skipped"]}
     assert set(skipped) == {"utt0_0001", "utt0_0002", "utt5_0000"}
-    assert skipped["utt0_0001"].source.endswith("utt0_0001.flac") and "Error" in skipped["utt0_0001"].reason
-    assert "too short" in skipped["utt0_0002"].reason
+    assert skipped["utt0_0001"].source.endswith("utt0_0001.flac") and skipped["utt0_0001"].kind == "not_audio"
+    assert "too short" in skipped["utt0_0002"].reason and skipped["utt0_0002"].kind == "too_short"
     assert "8000 Hz" in skipped["utt5_0000"].reason and "data.resample=true" in skipped["utt5_0000"].reason
     resampled = AudioBatchDataset(DataConfig(min_samples=32000, resample=True))[cuts[-1:]]
     assert resampled["audio"].shape == (1, 40000)
+
+
+def test_broken_files_are_skipped_with_the_problem_in_words(tmp_path):
+    """Files that broke after the manifest stage: each skip has a kind and says what is wrong,
+    through lhotse's default reader and through the libsndfile-only one (which raises TypeError)."""
+    from lhotse.audio.backend import get_current_audio_backend, set_current_audio_backend
+
+    path = write_cuts(tmp_path, [2.0] * 6)
+    wav = tmp_path / "wav"
+    (wav / "utt0_0000.flac").write_bytes(b"")                                     # zero bytes
+    (wav / "utt0_0001.flac").write_text("not audio at all\n" * 40)               # text named .flac
+    data = (wav / "utt0_0002.flac").read_bytes()
+    (wav / "utt0_0002.flac").write_bytes(data[: len(data) // 2])                  # truncated
+    write_wav(wav / "utt0_0003.flac", seconds=2.0, sample_rate=8000)              # re-recorded at 8 kHz
+    (wav / "utt0_0004.flac").unlink()                                             # deleted
+    expected = {"utt0_0000": ("empty", "0 bytes"), "utt0_0001": ("not_audio", "not an audio file"),
+                "utt0_0002": ("truncated", "truncated or corrupt"),
+                "utt0_0003": ("sample_rate", "sampled at 8000 Hz where the manifest says 16000 Hz"),
+                "utt0_0004": ("missing", "does not exist")}
+    before = get_current_audio_backend()
+    try:
+        for sndfile_only in (False, True):
+            ds = AudioBatchDataset(DataConfig(min_samples=0))  # sets the libsndfile backend without sph2pipe
+            if not sndfile_only:
+                set_current_audio_backend(before)
+            batch = ds[load_cuts(path)]
+            assert [c.split("-")[0] for c in batch["cut_ids"]] == ["utt0_0005"]
+            got = {s.cut_id.split("-")[0]: (s.kind, s.reason) for s in batch["skipped"]}
+            assert got.keys() == expected.keys()
+            for cut_id, (kind, words) in expected.items():
+                assert got[cut_id][0] == kind and words in got[cut_id][1], (sndfile_only, got[cut_id])
+                assert "integer is required" not in got[cut_id][1] and "report this issue" not in got[cut_id][1]
+    finally:
+        set_current_audio_backend(before)
+
+
+def test_multichannel_cuts_follow_the_one_mono_policy(tmp_path):
+    from lhotse import CutSet, Recording, RecordingSet
+
+    rec = Recording.from_file(write_wav(tmp_path / "stereo.flac", seconds=2.0, channels=2), recording_id="st")
+    cuts = CutSet.from_manifests(recordings=RecordingSet.from_recordings([rec]))
+    refused = AudioBatchDataset(DataConfig(min_samples=0))[cuts]
+    assert refused["audio"].shape[0] == 0 and refused["skipped"][0].kind == "channels"
+    assert "2 channels" in refused["skipped"][0].reason and "data.downmix=true" in refused["skipped"][0].reason
+    mixed = AudioBatchDataset(DataConfig(min_samples=0, downmix=True))[cuts]
+    assert mixed["audio"].shape == (1, 32000)
+    assert "skipped (data.downmix=true" in audio_policy(DataConfig())
+    assert "averaged to mono" in audio_policy(DataConfig(downmix=True))
 
 
 def test_distributed_ranks_get_disjoint_shares(tmp_path):
