@@ -2,6 +2,8 @@
 # Shell helpers shared by the recipes (source after parse_options.sh):
 #   log MSG...                      timestamped message with the calling line
 #   done_or_run DIR                 false (and a note) if DIR/.done exists, so stages are skipped
+#   finished_checkpoint DIR         the newest DIR/checkpoints/checkpoint-*.pt of a finished training
+#                                   stage (DIR/.done); an error naming the fix for a stopped or missing one
 #   decode_and_score SYS_DIR CUTS NAME LANG NJ [LM_WEIGHTS] [WORD_SCORES] [BEAM]
 #       greedy + WFST decoding of CUTS with SYS_DIR/best.pt into SYS_DIR/decode_NAME_{greedy,wfst},
 #       each scored with utils/score.sh; several LM weights / word scores are a grid search.
@@ -11,6 +13,19 @@ log() { echo -e "$(date '+%F %T') (${0##*/}:${BASH_LINENO[0]}) $*"; }
 done_or_run() {
   if [ -f "$1/.done" ]; then log "  already done: $1 (delete $1/.done to redo)"; return 1; fi
   return 0
+}
+
+finished_checkpoint() {
+  local ckpt
+  ckpt=$(ls "$1"/checkpoints/checkpoint-*.pt 2>/dev/null | tail -1)
+  if [ -z "$ckpt" ]; then
+    echo "$0: no checkpoint in $1/checkpoints; run the training stage that writes it" >&2; return 1
+  fi
+  if [ ! -f "$1/.done" ]; then
+    echo "$0: training in $1 did not finish (no $1/.done; newest is $ckpt): re-run its stage to resume," \
+      "or touch $1/.done to use that checkpoint as it is" >&2; return 1
+  fi
+  echo "$ckpt"
 }
 
 decode_and_score() {

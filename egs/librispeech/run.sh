@@ -103,9 +103,9 @@ fi
 labels_cuts=$manifests/cuts_train_${finetune_labels}.jsonl.gz
 sys=$exp_dir/finetune_${preset}_${finetune_labels}
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-  init=$(ls "$exp_dir/pretrain_$preset"/checkpoints/checkpoint-*.pt 2>/dev/null | tail -1)
-  log "Stage 5: CTC fine-tuning on $finetune_labels: ${init:-?} + $labels_cuts -> $sys"
-  [ -n "$init" ] || { echo "$0: no checkpoint in $exp_dir/pretrain_$preset; run stage 3 (or convert one)" >&2; exit 1; }
+  # a converted checkpoint can stand in: put it in checkpoints/ and touch .done
+  init=$(finished_checkpoint "$exp_dir/pretrain_$preset")
+  log "Stage 5: CTC fine-tuning on $finetune_labels: $init + $labels_cuts -> $sys"
   [ -f "$labels_cuts" ] || { echo "$0: $labels_cuts does not exist (Libri-light splits need $finetuning_dir)" >&2; exit 1; }
   if done_or_run "$sys"; then
     $train_cmd $launch -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$sys" --init "$init" \

@@ -116,13 +116,13 @@ systems="finetune"
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   for sys in $systems; do
-    init=$(ls "$exp_dir"/pretrain/checkpoints/checkpoint-*.pt 2>/dev/null | tail -1)
     extra=()
     if [ $sys = finetune_scratch ]; then
       init=preset:$preset; extra=(finetune.freeze_feature_encoder=false finetune.freeze_updates=0)
+    else
+      init=$(finished_checkpoint "$exp_dir/pretrain")
     fi
-    log "Stage 5: CTC fine-tuning ($sys) on $finetune_labels of labels: ${init:-?} -> $exp_dir/$sys"
-    [ -n "$init" ] || { echo "$0: no pre-trained checkpoint in $exp_dir/pretrain; run stage 3" >&2; exit 1; }
+    log "Stage 5: CTC fine-tuning ($sys) on $finetune_labels of labels: $init -> $exp_dir/$sys"
     if done_or_run "$exp_dir/$sys"; then
       $train_cmd python3 -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$exp_dir/$sys" \
         --init "$init" finetune.lang_dir=$lang data.train_cuts=$manifests/cuts_train_${finetune_labels}.jsonl.gz \

@@ -4,7 +4,8 @@
 
 Needs a lang dir (finetune.lang_dir, from ssltk.bin.prepare_lang) and cuts with
 supervision text (data.train_cuts, data.valid_cuts). Re-running resumes; best.pt is
-the checkpoint with the lowest validation WER (greedy decoding).
+the checkpoint with the lowest validation WER (greedy decoding). SIGTERM / Ctrl-C checkpoint and
+exit with 128 + the signal (a stopped run is not a finished one).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ssltk.data.dataset import DataError
 from ssltk.data.tokens import TokenError
 from ssltk.models.checkpoint import CheckpointError
 from ssltk.train.finetune import finetune, load_finetune_config
-from ssltk.train.loop import TrainingError
+from ssltk.train.loop import TrainingError, TrainingStopped
 
 
 def main(argv=None) -> None:
@@ -28,6 +29,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     try:
         finetune(load_finetune_config(args.config, args.overrides), args.exp_dir, args.init)
+    except TrainingStopped as e:  # logged already; the exit status tells the recipe it is not done
+        sys.exit(e.exit_code)
     except (ConfigError, DataError, CheckpointError, TrainingError, TokenError) as e:
         sys.exit(f"error: {e}")
 

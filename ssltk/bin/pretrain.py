@@ -4,7 +4,8 @@
     torchrun --standalone --nproc_per_node 4 -m ssltk.bin.pretrain --config ... --exp-dir ...
 
 Re-running the same command resumes from the newest checkpoint in EXP_DIR.
-SIGTERM / Ctrl-C finish the current update, write a checkpoint and exit.
+SIGTERM / Ctrl-C finish the current update, write a checkpoint and exit with 128 + the signal
+(143 / 130): a stopped run is not a finished one. A second run on the same EXP_DIR exits at once.
 Multi-node: see ssltk/train/distributed.py.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ssltk.config import ConfigError
 from ssltk.data.dataset import DataError
 from ssltk.models.checkpoint import CheckpointError
 from ssltk.train.config import load_pretrain_config
+from ssltk.train.loop import TrainingStopped
 from ssltk.train.pretrain import TrainingError, pretrain
 
 
@@ -28,6 +30,8 @@ def main(argv=None) -> None:
     try:
         cfg = load_pretrain_config(args.config, args.overrides)
         pretrain(cfg, args.exp_dir)
+    except TrainingStopped as e:  # logged already; the exit status tells the recipe it is not done
+        sys.exit(e.exit_code)
     except (ConfigError, DataError, CheckpointError, TrainingError) as e:
         sys.exit(f"error: {e}")
 

@@ -15,7 +15,9 @@ seed that is a pure function of (seed, update, global micro-batch index); data
 order and crops are functions of (seed, epoch). With the saved optimizer state
 and data position this makes resuming bit-exact.
 
-Robustness: SIGTERM/SIGINT finish the update, checkpoint and return; updates
+Robustness: SIGTERM/SIGINT finish the update, checkpoint and raise TrainingStopped
+(a stopped run is not a finished one: the CLIs exit 128 + signal, so a recipe never marks
+the stage done); one run per exp dir at a time (`claim_exp_dir`, a lock); updates
 with NaN/inf loss or gradients are skipped and counted (abort after
 `max_consecutive_nonfinite` in a row); a CUDA out-of-memory micro-batch is skipped
 and counted; unusable cuts are skipped with a warning naming the cut and file.
@@ -23,10 +25,13 @@ and counted; unusable cuts are skipped with a warning naming the cut and file.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import math
+import os
 import random
 import signal
+import socket
 import sys
 import time
 from collections import Counter
@@ -38,7 +43,7 @@ from typing import Protocol
 import torch
 import yaml
 
-from ssltk.data.dataset import BatchStream
+from ssltk.data.dataset import BatchStream, audio_policy
 from ssltk.models.checkpoint import save_checkpoint
 from ssltk.train.checkpoint import load_latest, rng_state, save_training_checkpoint, set_rng_state
 from ssltk.train.distributed import World, all_reduce_sum, barrier
@@ -51,6 +56,16 @@ OOM_ERRORS = (torch.OutOfMemoryError,) if hasattr(torch, "OutOfMemoryError") els
 
 class TrainingError(RuntimeError):
     """The run cannot continue; the message says why and what to change."""
+
+
+class TrainingStopped(TrainingError):
+    """A signal stopped the run before train.max_updates, after writing a checkpoint: resumable,
+    not finished. `exit_code` is the shell's 128 + signal number."""
+
+    def __init__(self, signum: int, update: int, max_updates: int, exp_dir: Path):
+        self.signum, self.update, self.exit_code = signum, update, 128 + signum
+        super().__init__(f"stopped at update {update} of {max_updates} by {signal.Signals(signum).name}; the "
+                         f"checkpoint is in {exp_dir}/checkpoints: re-run the same command to resume")
 
 
 class Task(Protocol):
@@ -70,9 +85,6 @@ class Task(Protocol):
 
     def monitor(self, model: torch.nn.Module) -> dict:
         """Extra values logged with the training metrics."""
-
-
-OOM_ERRORS = (torch.OutOfMemoryError,) if hasattr(torch, "OutOfMemoryError") else (torch.cuda.OutOfMemoryError,)
 
 
 def micro_seed(seed: int, update: int, index: int) -> int:
@@ -207,10 +219,11 @@ def seeded_validation(task: Task, model, loader, seed: int, device: torch.device
 
 
 class _StopFlag:
-    """SIGTERM / SIGINT ask the loop to finish the update, checkpoint and return."""
+    """SIGTERM / SIGINT ask the loop to finish the update, checkpoint and stop."""
 
     def __init__(self):
         self.requested = False
+        self.signum = signal.SIGTERM  # what other ranks report when only a peer was signalled
         self.previous = {}
 
     def __enter__(self):
@@ -219,13 +232,45 @@ class _StopFlag:
         return self
 
     def _handle(self, signum, frame):
-        self.requested = True
+        self.requested, self.signum = True, signum
         log.warning("received %s: finishing the current update, then checkpointing", signal.Signals(signum).name)
         signal.signal(signum, self.previous[signum])  # a second signal acts as usual
 
     def __exit__(self, *exc):
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def claim_exp_dir(exp_dir: Path, world: World):
+    """Create exp_dir and hold its lock (exp_dir/.lock, flock) while a run uses it: a second run of
+    the same stage says who holds it and stops instead of writing the same checkpoints. The kernel
+    drops the lock when its holder dies, so a killed run never leaves a stale one. Rank 0 holds it."""
+    try:
+        exp_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(exp_dir / ".lock", "a+") if world.is_main else None
+    except OSError as e:
+        raise TrainingError(f"cannot use {exp_dir} as the experiment directory ({e.strerror}); choose a "
+                            "writable --exp-dir") from None
+    if handle is None:
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise TrainingError(f"{exp_dir} is in use by {holder}; wait for that run to end (or stop it), or "
+                                "use another --exp-dir") from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%F %T')}: "
+                     f"{' '.join(sys.argv)}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def setup_logging(exp_dir: Path, world: World, name: str) -> None:
@@ -301,6 +346,7 @@ def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict
              "%.1f s (%.1f min)", sum(p.numel() for p in model.parameters()) / 1e6,
              sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6, cfg.data.max_duration,
              cfg.train.accum_grad, world.size, eff, eff / 60)
+    log.info(audio_policy(cfg.data))
 
     def state(upd: int) -> dict:
         pos = [0.0] * (2 * world.size)
@@ -377,9 +423,12 @@ def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict
             if update % cfg.train.checkpoint_every == 0 or update == cfg.train.max_updates or stop_now:
                 checkpoint()
             if stop_now:
-                log.warning("stopped at update %d by signal; re-run the same command to resume", update)
                 break
     if bar is not None:
         bar.close()
     writer.close()
+    if update < cfg.train.max_updates:  # only a signal leaves the loop early
+        stopped = TrainingStopped(stop.signum, update, cfg.train.max_updates, exp_dir)
+        log.warning("%s", stopped)
+        raise stopped
     return last

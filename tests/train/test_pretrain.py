@@ -82,7 +82,7 @@ def test_resume_after_kill_9_is_bit_exact(corpus, tmp_path):
     assert updates == sorted(set(updates)), "the killed run's log tail was replaced, not duplicated"
 
 
-def test_sigterm_finishes_the_update_checkpoints_and_exits_cleanly(corpus, tmp_path):
+def test_sigterm_checkpoints_and_exits_as_stopped_not_finished(corpus, tmp_path):
     args = base_overrides(corpus, **{"train.max_updates": 100000, "train.checkpoint_every": 100000,
                                      "train.log_every": 1})
     proc = run_cli(["--exp-dir", str(tmp_path), *args])
@@ -92,10 +92,48 @@ def test_sigterm_finishes_the_update_checkpoints_and_exits_cleanly(corpus, tmp_p
         time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=120)[0]
-    assert proc.returncode == 0, out
-    assert "stopped at update" in out and "re-run the same command to resume" in out
+    assert proc.returncode == 128 + signal.SIGTERM, out  # a recipe must not mark the stage done
+    assert "stopped at update" in out and "of 100000 by SIGTERM" in out and "re-run the same command" in out
     ckpt = load_checkpoint(latest_checkpoint(tmp_path))
     assert 1 <= ckpt["update"] < 100000
+
+
+def test_a_second_run_on_the_same_exp_dir_says_who_holds_it(corpus, tmp_path):
+    args = base_overrides(corpus, **{"train.max_updates": 100000, "train.log_every": 1})
+    first = run_cli(["--exp-dir", str(tmp_path), *args])
+    try:
+        metrics = tmp_path / "metrics.jsonl"
+        deadline = time.time() + 300
+        while (not metrics.exists() or metrics.stat().st_size == 0) and time.time() < deadline:
+            time.sleep(0.02)
+        rows_before = metrics.read_text().count("\n")
+        second = run_cli(["--exp-dir", str(tmp_path), *args])
+        out = second.communicate(timeout=120)[0]
+        assert second.returncode == 1 and f"pid {first.pid}" in out and "is in use by" in out, out
+        assert "another --exp-dir" in out and "Traceback" not in out
+        assert first.poll() is None and metrics.read_text().count("\n") >= rows_before
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=120)
+    # the lock goes with its holder, even one killed with SIGKILL
+    killed = run_cli(["--exp-dir", str(tmp_path), *args])
+    deadline = time.time() + 300
+    while "pid %d" % killed.pid not in (tmp_path / ".lock").read_text() and time.time() < deadline:
+        time.sleep(0.02)
+    killed.kill()
+    killed.wait()
+    cfg = load_pretrain_config(None, base_overrides(corpus, **{"train.max_updates": 1}))
+    assert pretrain(cfg, tmp_path) == {}  # free again (the stopped run is past update 1: nothing to do)
+
+
+def test_an_unusable_exp_dir_is_one_clear_error(corpus, tmp_path):
+    (tmp_path / "file").write_text("")
+    cfg = load_pretrain_config(None, base_overrides(corpus))
+    with pytest.raises(TrainingError, match=r"cannot use .*file/exp as the experiment directory .*writable --exp-dir"):
+        pretrain(cfg, tmp_path / "file" / "exp")
+    proc = run_cli(["--exp-dir", str(tmp_path / "file" / "exp"), *base_overrides(corpus)])
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 1 and out.count("\n") == 1 and out.startswith("error: cannot use"), out
 
 
 def test_killed_checkpoint_write_leaves_previous_usable(corpus, tmp_path, monkeypatch):
