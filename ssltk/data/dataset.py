@@ -20,6 +20,7 @@ import itertools
 import logging
 import os
 import random
+import signal
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,6 +261,14 @@ def build_sampler(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank: i
     return DynamicBucketingSampler(cuts, num_buckets=buckets, **common)
 
 
+def _worker_ignores_stop_signals(worker_id: int) -> None:
+    """SIGTERM to the whole process group (Slurm, a shutdown) must stop the run through the trainer's
+    checkpoint-and-stop handler: a worker killed by it would crash the main process first. Workers
+    still end with their parent (the DataLoader's shutdown sentinel, or its parent watchdog)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def pretrain_loader(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank: int = 0,
                     validation: bool = False, dataset: AudioBatchDataset | None = None) -> torch.utils.data.DataLoader:
     """DataLoader over a ResumableBatches sampler (loader.sampler) and an AudioBatchDataset
@@ -269,7 +278,7 @@ def pretrain_loader(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank:
                                              shuffle=False if validation else None), dataset)
     return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None,
                                        num_workers=0 if validation else cfg.num_workers,
-                                       persistent_workers=False)
+                                       persistent_workers=False, worker_init_fn=_worker_ignores_stop_signals)
 
 
 class BatchStream:

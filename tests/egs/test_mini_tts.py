@@ -63,3 +63,32 @@ def test_killed_pretraining_stage_resumes(tmp_path, finished):
     out = proc.communicate(timeout=600)[0]
     assert proc.returncode == 0 and (tmp_path / "exp" / "pretrain" / ".done").exists(), out
     assert "resumed from" in out or "already trained" in out
+
+
+def test_sigterm_to_the_process_group_never_marks_a_stage_done(tmp_path, finished):
+    """Slurm's scancel / a shutdown sends SIGTERM to every process of the job: the trainer checkpoints
+    and stops, the stage is not done, fine-tuning refuses the unfinished model, a rerun resumes."""
+    done, _ = finished
+    os.symlink(done / "data", tmp_path / "data")
+    proc = run(tmp_path, "--stage", "3", "--stop-stage", "3", "--pt-updates", "100000", start_new_session=True)
+    log = tmp_path / "exp" / "pretrain" / "log" / "pretrain.log"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and (not log.exists() or "/100000 loss" not in log.read_text()):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    deadline = time.time() + 120  # the trainer outlives the shell that started it by one update + a checkpoint
+    while time.time() < deadline and "stopped at update" not in log.read_text():
+        time.sleep(0.2)
+    stopped = log.read_text()
+    assert "of 100000 by SIGTERM" in stopped, stopped[-2000:]
+    assert not (tmp_path / "exp" / "pretrain" / ".done").exists()
+    refused = run(tmp_path, "--stage", "5", "--stop-stage", "5", "--from-scratch", "false")
+    out = refused.communicate(timeout=300)[0]
+    assert refused.returncode != 0 and "did not finish" in out and "re-run its stage to resume" in out, out
+    update = int(stopped.split("stopped at update ")[1].split()[0])
+    resumed = run(tmp_path, "--stage", "3", "--stop-stage", "3", "--pt-updates", str(update + 2))
+    out = resumed.communicate(timeout=600)[0]
+    assert resumed.returncode == 0 and "resumed from" in out, out
+    assert (tmp_path / "exp" / "pretrain" / ".done").exists()
