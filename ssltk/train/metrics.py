@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import resource
 from collections import defaultdict
 from pathlib import Path
 
 import torch
+
+from ssltk.models.checkpoint import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,10 @@ class MetricsWriter:
             log.warning("tensorboard is not installed: metrics go to %s only", self.path)
 
     def _truncate(self, update: int) -> None:
-        """Drop lines logged after the checkpoint we resume from (the killed run's tail)."""
-        keep = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("update", 0) <= update]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(line + "\n" for line in keep))
-        os.replace(tmp, self.path)
+        """Drop lines logged after the checkpoint we resume from (the killed run's tail), and a line
+        torn by a crash mid-write (disk full, power loss)."""
+        keep = [json.dumps(row) for row in parse_rows(self.path) if row.get("update", 0) <= update]
+        atomic_write(self.path, lambda tmp: Path(tmp).write_text("".join(line + "\n" for line in keep)))
 
     def write(self, update: int, values: dict[str, float], split: str = "train") -> None:
         if not self.enabled:
@@ -92,8 +91,27 @@ def _num(v):
     return round(v, 6) if abs(v) < 1e6 else v
 
 
+def parse_rows(path: Path) -> list[dict]:
+    """The JSON objects of a metrics.jsonl; a line that does not parse (torn by a crash while it
+    was written) is dropped with a warning naming the file and line."""
+    rows = []
+    for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict):
+            log.warning("%s:%d: dropping a line that is not a JSON object (torn by an interrupted write?): %.80s",
+                        path, n, line)
+            continue
+        rows.append(row)
+    return rows
+
+
 def read_metrics(exp_dir: str | Path) -> list[dict]:
     path = Path(exp_dir) / "metrics.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist (is {exp_dir} a pre-training exp dir?)")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return parse_rows(path)

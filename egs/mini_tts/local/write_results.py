@@ -14,6 +14,8 @@ import platform
 import time
 from pathlib import Path
 
+from ssltk.train.metrics import read_metrics
+
 NAMES = {"finetune": "pre-trained + CTC fine-tuning", "finetune_scratch": "from scratch (same fine-tuning)"}
 
 
@@ -39,8 +41,9 @@ def collect(args) -> dict:
         rows.append(row)
     info = Path(args.corpus_dir) / "corpus.json"
     corpus = json.loads(info.read_text()) if info.exists() else {}
-    pt = exp / "pretrain" / "metrics.jsonl"
-    last = [json.loads(x) for x in pt.read_text().splitlines() if '"train"' in x][-1] if pt.exists() else {}
+    pt = exp / "pretrain"
+    last = ([r for r in read_metrics(pt) if r.get("split") == "train"] or [{}])[-1] \
+        if (pt / "metrics.jsonl").exists() else {}
     return {
         "preset": args.preset, "labels": args.labels, "command": args.command, "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})",
