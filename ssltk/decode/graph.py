@@ -7,6 +7,8 @@ i with log-prob column i - 1):
     G: words -> words, back-off arcs carry #0 on the input (kaldilm arpa2fst)
 Build order (shared/FACTS.md): LG = det*(L o G) -> minimize_encoded -> disambiguation
 symbols to epsilon -> rmepsilon -> arcsort; TLG = det(T o LG) -> minimize.
+The written graph carries its symbol tables (input: <eps> + the CTC tokens, output: words),
+so decoding can refuse a graph built from another lang dir (`graph_symbols`).
 
     compile_graph("data/lang_char", "data/lang_char/G_2gram.arpa")   # -> TLG.fst
 """
@@ -142,6 +144,34 @@ def compose_with_topology(lang_dir: Path, right, compact: bool = False):
     return out
 
 
+def _symbol_table(symbols: dict[str, int]):
+    import kaldifst
+
+    table = kaldifst.SymbolTable()
+    for sym, i in sorted(symbols.items(), key=lambda kv: kv[1]):
+        table.add_symbol(sym, i)
+    return table
+
+
+def attach_symbols(fst, lang_dir: Path) -> None:
+    """Input symbols: <eps> 0, CTC token id + 1 (T's labels); output symbols: words.txt."""
+    tokens = read_symbols(lang_dir / "tokens.txt")
+    labels = {"<eps>": 0, **{sym: i + 1 for sym, i in tokens.items() if not sym.startswith("#")}}
+    fst.input_symbols = _symbol_table(labels)
+    fst.output_symbols = _symbol_table(read_symbols(lang_dir / "words.txt"))
+
+
+def graph_symbols(fst) -> tuple[list[str], dict[str, int]] | None:
+    """(CTC tokens in id order, words -> ids) a graph was built with, or None for a graph
+    written without symbol tables (before they were attached)."""
+    isyms, osyms = fst.input_symbols, fst.output_symbols
+    if isyms is None or osyms is None:
+        return None
+    tokens = [isyms.find(label) for label in range(1, isyms.available_key())]
+    words = {sym: i for i in range(osyms.available_key()) if (sym := osyms.find(i))}
+    return tokens, words
+
+
 def compile_graph(lang_dir: str | Path, arpa: str | Path | None = None, out: str | Path | None = None,
                   compact: bool = False) -> Path:
     """Write TLG.fst (with an ARPA LM) or TL.fst (lexicon only) into the lang dir; returns the path."""
@@ -153,6 +183,7 @@ def compile_graph(lang_dir: str | Path, arpa: str | Path | None = None, out: str
         right = _remove_disambig(lang_dir, lexicon_fst(lang_dir))
         name = "TL.fst"
     graph = compose_with_topology(lang_dir, right, compact)
+    attach_symbols(graph, lang_dir)
     out = Path(out) if out else lang_dir / name
     tmp = out.with_name(f".{out.name}.tmp")
     graph.write(str(tmp))

@@ -12,6 +12,7 @@ LM weights / word scores, every pair is scored (OUT/grid.json) and hyp.txt holds
 from __future__ import annotations
 
 import json
+import logging
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -22,6 +23,7 @@ import torch
 from ssltk.data.tokens import normalize_text
 
 SAMPLE_RATE = 16000
+log = logging.getLogger(__name__)
 
 
 def _posteriors(ckpt: str, cuts: list, device: str, threads: int) -> tuple[dict, dict]:
@@ -48,6 +50,26 @@ def _posteriors(ckpt: str, cuts: list, device: str, threads: int) -> tuple[dict,
             times[cut.id] = (time.perf_counter() - start, wav.shape[1] / SAMPLE_RATE)
             out[cut.id] = torch.log_softmax(logits[0, : lens[0]].float(), -1).cpu().numpy()
     return out, times
+
+
+def check_graph(symbols: tuple[list[str], dict[str, int]] | None, graph, tokens: list[str],
+                words: dict[str, int], ckpt) -> None:
+    """A graph must read the model's CTC tokens and write the lang dir's word ids; decoding with
+    one built from another lang dir would score garbage as if it were a result."""
+    if symbols is None:
+        log.warning("%s has no symbol tables (built before ssltk attached them): cannot check that it was "
+                    "built for this model's tokens; rebuild it with python -m ssltk.bin.compile_graph", graph)
+        return
+    graph_tokens, graph_words = symbols
+    if graph_tokens != tokens:
+        diff = next((i for i, (a, b) in enumerate(zip(graph_tokens, tokens)) if a != b), min(len(graph_tokens),
+                                                                                           len(tokens)))
+        raise ValueError(f"{graph} was built for other CTC tokens than {ckpt} was fine-tuned with "
+                         f"({len(graph_tokens)} vs {len(tokens)} tokens, first difference at id {diff}): build the "
+                         "graph from the lang dir the model was fine-tuned with (finetune.lang_dir)")
+    if graph_words != words:
+        raise ValueError(f"{graph} was built with another words.txt than the --lang-dir given "
+                         f"({len(graph_words)} vs {len(words)} words): pass the lang dir the graph was built from")
 
 
 def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, method: str = "greedy",
@@ -106,6 +128,8 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
         from ssltk.decode.wfst import WfstDecoder
 
         decoder = WfstDecoder(graph, Path(lang_dir) / "words.txt", beam=beam, max_active=max_active)
+        check_graph(decoder.symbols, graph, list(tokenizer.symbols), read_symbols(Path(lang_dir) / "words.txt"),
+                    ckpt)
         pairs = [(lw, ws) for lw in lm_weights for ws in word_scores]
     else:
         pairs = [(1.0, 0.0)]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ssltk.decode.graph import _compile
+from ssltk.decode.graph import _compile, graph_symbols
 from ssltk.decode.lang import read_symbols
 
 
@@ -30,6 +30,8 @@ class WfstDecoder:
                                     "python -m ssltk.bin.compile_graph")
         self.base = kaldifst.StdVectorFst.read(str(graph))
         self.id2word = {i: w for w, i in read_symbols(words).items()}
+        self.symbols = graph_symbols(self.base)
+        """(tokens, words) the graph was built with; None for a graph without symbol tables."""
         self.beam, self.max_active = beam, max_active
         self._graph_key, self._graph = None, None
         self.set_weights(lm_weight, word_score)

@@ -1,5 +1,6 @@
 """Decoding CLI end to end on a tiny fine-tuned model (greedy, WFST grid, parallel jobs, OOVs)."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -63,3 +64,28 @@ def test_decode_errors_name_the_fix(model, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ssltk.bin.compile_graph", "--lang-dir", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "prepare_lang" in proc.stderr
+
+
+def test_a_graph_from_another_lang_dir_is_refused(model, tmp_path, capsys):
+    """A BPE graph with a letter model (or a graph with another words.txt) decodes garbage: it must
+    stop with the reason instead of reporting a WER."""
+    d = model["dir"]
+    text = tmp_path / "text.txt"
+    text.write_text("THE CAT SAT\nA DOG RAN\nTHE MAT\nA CAT\nTHE DOG SAT ON A MAT\n" * 20)
+    prepare_lang.main(["--text", str(text), "--lang-dir", str(tmp_path / "bpe"), "--tokens", "bpe",
+                       "--bpe-size", "20", "--lm-order", "2"])
+    compile_graph.main(["--lang-dir", str(tmp_path / "bpe"), "--arpa", str(tmp_path / "bpe" / "lm_2gram.arpa")])
+    prepare_lang.main(["--text", str(text), "--lang-dir", str(tmp_path / "char"), "--lm-order", "2"])
+    compile_graph.main(["--lang-dir", str(tmp_path / "char"), "--arpa", str(tmp_path / "char" / "lm_2gram.arpa")])
+    capsys.readouterr()
+    common = ["--ckpt", str(model["ckpt"]), "--cuts", str(model["dev"]), "--method", "wfst",
+              "--out-dir", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match=r"bpe/TLG.fst was built for other CTC tokens than .* fine-tuned with"):
+        decode.main([*common, "--graph", str(tmp_path / "bpe" / "TLG.fst"), "--lang-dir", str(tmp_path / "char")])
+    shutil.copytree(tmp_path / "char", tmp_path / "other")
+    (tmp_path / "other" / "words.txt").write_text("<eps> 0\nA 1\nCAT 2\n")
+    with pytest.raises(SystemExit, match=r"char/TLG.fst was built with another words.txt than the --lang-dir"):
+        decode.main([*common, "--graph", str(tmp_path / "char" / "TLG.fst"), "--lang-dir", str(tmp_path / "other")])
+    assert not (tmp_path / "out" / "stats.json").exists()
+    decode.main([*common, "--graph", str(tmp_path / "char" / "TLG.fst"), "--lang-dir", str(tmp_path / "char")])
+    assert json.loads(capsys.readouterr().out)["utterances"] == 3
