@@ -39,3 +39,17 @@ def test_dict_round_trip_and_paths(tmp_path):
     assert from_dict(ModelConfig, load_yaml(tmp_path / "c.yaml")).context.layers == 3
     with pytest.raises(ConfigError, match="does not exist"):
         load_yaml(tmp_path / "missing.yaml")
+
+
+def test_malformed_yaml_is_one_line_naming_file_line_and_fix(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data:\n  max_duration: 40\n train:\n  max_updates: [1, 2\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:3:\d+: malformed YAML \(.+\); fix the syntax"):
+        load_yaml(bad)
+    proc = subprocess.run([sys.executable, "-m", "ssltk.bin.pretrain", "--config", str(bad), "--exp-dir",
+                           str(tmp_path / "exp")], capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "bad.yaml:3:" in proc.stderr, proc.stderr
+    assert not (tmp_path / "exp").exists()

@@ -1,6 +1,10 @@
 """Write a label-budget subset (10m, 30m, 1h, 10h, 100h, or seconds) of a labelled CutSet.
 
     python -m ssltk.bin.subset --cuts data/manifests/cuts_train.jsonl.gz --budget 10h --seed 0 --out OUT
+    python -m ssltk.bin.subset --cuts tiny.jsonl.gz --budget 1h --allow-short --out OUT   # all, with a warning
+
+A corpus with less labelled audio than the budget is an error, or with --allow-short a warning
+and every labelled cut.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ssltk.data.dataset import DataError, load_cuts
-from ssltk.data.subset import select_subset
+from ssltk.data.subset import budget_seconds, select_subset
 
 
 def main(argv=None) -> None:
@@ -19,12 +23,20 @@ def main(argv=None) -> None:
     parser.add_argument("--budget", required=True, help="a duration (10m, 30m, 1h, 10h, ...) or seconds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="output manifest (.jsonl.gz)")
+    parser.add_argument("--allow-short", action="store_true",
+                        help="a corpus smaller than the budget gives all its labelled cuts and a warning")
     args = parser.parse_args(argv)
-    budget = args.budget
     try:
-        subset = select_subset(load_cuts(args.cuts), budget, args.seed)
+        subset = select_subset(load_cuts(args.cuts), args.budget, args.seed, allow_short=True)
     except (DataError, ValueError) as e:
         sys.exit(f"error: {e}")
+    hours, wanted = sum(c.duration for c in subset) / 3600, budget_seconds(args.budget) / 3600
+    if hours < wanted:
+        short = (f"{args.cuts} has only {hours:.3f} h of labelled audio, less than the {args.budget} budget "
+                 f"({wanted:.2f} h)")
+        if not args.allow_short:
+            sys.exit(f"error: {short}; use a smaller --budget, or --allow-short to take all of it")
+        print(f"warning: {short}: using all of it", file=sys.stderr)
     out = Path(args.out)
     tmp = out.with_name(f".{out.name.split('.')[0]}.tmp{''.join(out.suffixes)}")  # lhotse picks the format by suffix
     subset.to_file(tmp)

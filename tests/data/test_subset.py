@@ -31,3 +31,15 @@ def test_cli_writes_a_manifest(tmp_path):
     subprocess.run([sys.executable, "-m", "ssltk.bin.subset", "--cuts", str(path), "--budget", "3",
                     "--out", str(out)], check=True, capture_output=True)
     assert len(load_cuts(out).to_eager()) == 3
+
+
+def test_cli_budget_over_the_corpus_is_an_error_or_with_allow_short_a_warning(tmp_path):
+    path = write_cuts(tmp_path, [1.0] * 5, texts=["A"] * 5)
+    out = tmp_path / "sub.jsonl.gz"
+    cmd = [sys.executable, "-m", "ssltk.bin.subset", "--cuts", str(path), "--budget", "1h", "--out", str(out)]
+    refused = subprocess.run(cmd, capture_output=True, text=True)
+    assert refused.returncode == 1 and "less than the 1h budget" in refused.stderr and "--allow-short" in refused.stderr
+    assert not out.exists()
+    warned = subprocess.run([*cmd, "--allow-short"], capture_output=True, text=True)
+    assert warned.returncode == 0 and warned.stderr.startswith("warning:") and "error" not in warned.stderr
+    assert len(load_cuts(out).to_eager()) == 5
