@@ -11,10 +11,14 @@
     python -m ssltk.bin.manifests librilight-splits --corpus-dir .../librispeech_finetuning --out-dir data/manifests
     python -m ssltk.bin.manifests shar --cuts data/manifests/cuts_train-960.jsonl.gz --out-dir data/shar \\
         --min-seconds 2 --max-seconds 30
+
+Unusable entries (empty transcript line, missing / empty / non-audio file) are skipped with a
+warning naming each file (and line), and listed in OUT_DIR/skipped_<part>.txt.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from ssltk.data.manifests import (CorpusError, export_shar, librilight_splits, librispeech_label_budgets,
@@ -33,6 +37,7 @@ def main(argv=None) -> None:
     parser.add_argument("--min-seconds", type=float, default=0.0)
     parser.add_argument("--max-seconds", type=float, default=float("inf"))
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")  # skipped corpus entries
     try:
         match args.what:
             case "librispeech" | "tedlium" | "voxpopuli":

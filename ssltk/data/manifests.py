@@ -3,24 +3,135 @@
     prepare_cuts("librispeech", "/data/LibriSpeech", "data/manifests", ["train-clean-100", "dev-clean"])
 
 Each corpus' expected tree is checked first; a missing corpus dir or part is an
-error naming the path and what should be there.
+error naming the path and what should be there. Entries that cannot be used (an empty
+transcript line, a missing, empty or non-audio file) are skipped, not fatal: each is logged
+with its file (and line) and listed in OUT/skipped_<part>.txt, and a part with nothing usable
+left is an error.
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
+from ssltk.data.audio import diagnose
 from ssltk.data.dataset import sphere_without_sph2pipe
+
+log = logging.getLogger(__name__)
+MAX_LOGGED = 20
 
 
 class CorpusError(FileNotFoundError):
     pass
 
 
-def _write_cuts(recordings, supervisions, path: Path) -> Path:
-    from lhotse import CutSet
+@dataclass
+class Problem:
+    """A corpus entry left out of the manifest."""
+
+    path: Path
+    """The file at fault: the transcript (with `line`) or the audio file."""
+    line: int | None
+    kind: str
+    """empty_transcript, missing, empty, not_audio, no_samples, malformed_line."""
+    words: str
+
+    def __str__(self) -> str:
+        return f"{self.path}{f':{self.line}' if self.line else ''}: {self.words}"
+
+
+def read_librispeech_part(part_dir: Path):
+    """(RecordingSet, SupervisionSet, [Problem]) of a LibriSpeech-layout part
+    (<spk>/<chapter>/<spk>-<chapter>.trans.txt lines `ID TEXT`, audio <spk>/<chapter>/ID.flac);
+    lhotse's prepare_librispeech fields, but a bad entry is a Problem instead of a traceback."""
+    from lhotse import Recording, RecordingSet, SupervisionSegment, SupervisionSet
+    from lhotse.audio.utils import AudioLoadingError
+
+    recordings, supervisions, problems = [], [], []
+    for trans in sorted(part_dir.rglob("*.trans.txt")):
+        for n, line in enumerate(trans.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            utt, _, text = line.strip().partition(" ")
+            if not re.fullmatch(r"[^-/\s]+-[^-/\s]+-[^/\s]+", utt):
+                problems.append(Problem(trans, n, "malformed_line", f"{utt!r} is not a SPEAKER-CHAPTER-UTT id"))
+                continue
+            if not text.strip():
+                problems.append(Problem(trans, n, "empty_transcript", f"{utt} has no transcript text"))
+                continue
+            audio = part_dir / Path(utt.replace("-", "/")).parent / f"{utt}.flac"
+            if not audio.is_file():
+                problems.append(Problem(trans, n, "missing", f"the audio of {utt}, {audio}, does not exist"))
+                continue
+            try:
+                rec = Recording.from_file(audio, recording_id=utt)
+            except (AudioLoadingError, RuntimeError, TypeError) as e:  # what lhotse's readers raise
+                kind, words = diagnose(audio) or ("not_audio", str(e).strip().splitlines()[0][:200])
+                problems.append(Problem(audio, None, kind, words))
+                continue
+            if rec.num_samples == 0:
+                problems.append(Problem(audio, None, "no_samples", "the file holds no samples"))
+                continue
+            recordings.append(rec)
+            supervisions.append(SupervisionSegment(id=utt, recording_id=utt, start=0.0, duration=rec.duration,
+                                                   channel=0, language="English", speaker=utt.split("-")[0],
+                                                   text=text.strip()))
+    return RecordingSet.from_recordings(recordings), SupervisionSet.from_segments(supervisions), problems
+
+
+def _unusable(recordings, supervisions) -> tuple[list[Problem], set[str]]:
+    """Problems of manifests built by lhotse's recipes (audio files missing or empty, supervisions
+    without text) and the ids of the recordings to leave out."""
+    problems, bad = [], set()
+    for rec in recordings:
+        for src in rec.sources:
+            if src.type == "file" and not (Path(src.source).is_file() and Path(src.source).stat().st_size > 0):
+                kind = "missing" if not Path(src.source).exists() else "empty"
+                problems.append(Problem(Path(src.source), None, kind, f"audio of recording {rec.id} is {kind}"))
+                bad.add(rec.id)
+    for sup in supervisions or []:
+        if not (sup.text or "").strip():
+            problems.append(Problem(Path(sup.recording_id), None, "empty_transcript",
+                                    f"segment {sup.id} of recording {sup.recording_id} has no text"))
+    return problems, bad
+
+
+def _skipped_listing(manifest: Path) -> Path:
+    """data/manifests/cuts_dev-clean.jsonl.gz -> data/manifests/skipped_dev-clean.txt"""
+    return manifest.with_name(f"skipped_{manifest.name.split('.')[0].removeprefix('cuts_')}.txt")
+
+
+def _report(problems: list[Problem], manifest: Path) -> None:
+    """Log each problem (the first MAX_LOGGED) and list them all next to the manifest."""
+    listing = _skipped_listing(manifest)
+    if not problems:
+        listing.unlink(missing_ok=True)
+        return
+    listing.write_text("".join(f"{p.path}\t{p.line or ''}\t{p.kind}\t{p.words}\n" for p in problems))
+    for p in problems[:MAX_LOGGED]:
+        log.warning("skipped %s", p)
+    counts: dict[str, int] = {}
+    for p in problems:
+        counts[p.kind] = counts.get(p.kind, 0) + 1
+    log.warning("%s: skipped %d corpus entries (%s); all are listed in %s", manifest.name, len(problems),
+                ", ".join(f"{n} {k}" for k, n in sorted(counts.items())), listing)
+
+
+def _write_cuts(recordings, supervisions, path: Path, problems: list[Problem] = ()) -> Path:
+    from lhotse import CutSet, RecordingSet, SupervisionSet
     from lhotse.qa import fix_manifests
 
+    found, bad = _unusable(recordings, supervisions)
+    problems = [*problems, *found]
+    recordings = RecordingSet.from_recordings(r for r in recordings if r.id not in bad)
+    if supervisions is not None:
+        supervisions = SupervisionSet.from_segments(s for s in supervisions if (s.text or "").strip())
+    _report(problems, path)
+    if len(recordings) == 0:
+        raise CorpusError(f"no usable audio for {path.name}: " + (f"every entry was skipped, see "
+                          f"{_skipped_listing(path)}" if problems else "the corpus part holds no recordings"))
     recordings, supervisions = fix_manifests(recordings, supervisions)
     cuts = CutSet.from_manifests(recordings=recordings, supervisions=supervisions)
     if supervisions is not None and _needs_trim(supervisions):
@@ -49,16 +160,13 @@ def prepare_cuts(corpus: str, corpus_dir: str | Path, out_dir: str | Path, parts
     written = []
     match corpus:
         case "librispeech":
-            from lhotse.recipes import prepare_librispeech
-
             for part in parts:
                 if not (corpus_dir / part).is_dir():
                     raise CorpusError(f"{corpus_dir / part} does not exist: expected the LibriSpeech layout "
                                       f"{part}/<speaker>/<chapter>/<speaker>-<chapter>-<utt>.flac + .trans.txt")
-            manifests = prepare_librispeech(corpus_dir, dataset_parts=parts, num_jobs=1)
             for part in parts:
-                m = manifests[part]
-                written.append(_write_cuts(m["recordings"], m["supervisions"], out_dir / f"cuts_{part}.jsonl.gz"))
+                recordings, supervisions, problems = read_librispeech_part(corpus_dir / part)
+                written.append(_write_cuts(recordings, supervisions, out_dir / f"cuts_{part}.jsonl.gz", problems))
         case "tedlium":
             from lhotse.recipes import prepare_tedlium
 
@@ -155,8 +263,6 @@ def librispeech_label_budgets(manifests: str | Path) -> list[Path]:
 def librilight_splits(finetuning_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Libri-light's limited-resource sets from librispeech_finetuning/: 10m = 1h/0, 1h = 1h/0..5,
     10h = 1h/* + 9h (clean and other in each)."""
-    from lhotse.recipes import prepare_librispeech
-
     root, out = Path(finetuning_dir), Path(out_dir)
     folds = sorted(p.name for p in (root / "1h").iterdir() if p.is_dir()) if (root / "1h").is_dir() else []
     if not folds or not (root / "9h").is_dir():
@@ -165,11 +271,11 @@ def librilight_splits(finetuning_dir: str | Path, out_dir: str | Path) -> list[P
     leaves = {f"1h/{f}/{k}": root / "1h" / f / k for f in folds for k in ("clean", "other")}
     leaves.update({f"9h/{k}": root / "9h" / k for k in ("clean", "other")})
     leaves = {name: path for name, path in leaves.items() if path.is_dir()}
-    manifests = prepare_librispeech(root, dataset_parts=list(leaves), num_jobs=1)
     leaf_cuts = {}
-    for name in leaves:
+    for name, leaf in leaves.items():
         path = out / f"cuts_ll_{name.replace('/', '_')}.jsonl.gz"
-        leaf_cuts[name] = _write_cuts(manifests[name]["recordings"], manifests[name]["supervisions"], path)
+        recordings, supervisions, problems = read_librispeech_part(leaf)
+        leaf_cuts[name] = _write_cuts(recordings, supervisions, path, problems)
     one_h = [p for n, p in leaf_cuts.items() if n.startswith("1h/")]
     splits = {"10m": [p for n, p in leaf_cuts.items() if n.startswith(f"1h/{folds[0]}/")], "1h": one_h,
               "10h": one_h + [p for n, p in leaf_cuts.items() if n.startswith("9h/")]}
