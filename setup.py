@@ -34,7 +34,8 @@ setup(
     ],
     extras_require={
         # kenlm (compiled from source, a few minutes) checks the in-tree n-gram trainer's perplexities
-        "dev": ["pytest", "pytest-timeout", "transformers>=4.40", "jiwer", "kenlm"],
+        # espeakng-loader: the mini_tts recipe tests synthesise their corpus (stage 0 installs it for users)
+        "dev": ["pytest", "pytest-timeout", "transformers>=4.40", "jiwer", "kenlm", "espeakng-loader"],
         # flash-attn needs CUDA and a compiler; SDPA already uses flash kernels on CUDA.
         "gpu": ["flash-attn"],
     },

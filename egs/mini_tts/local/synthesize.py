@@ -7,8 +7,10 @@ Layout: OUT/{train-clean,dev-clean,test-clean}/<spk>/<chapter>/<spk>-<chapter>-<
 Speakers are voice variant x pitch x speed x a small resampling warp, with their own level
 and noise floor; train / dev / test have disjoint speakers and sentences. Text: Debian's
 `fortunes` when installed (stage 0 installs it), else a small built-in grammar. OUT/lm_text.txt
-holds every sentence but the dev and test ones, for the lexicon and the n-gram LM. Deterministic
-for a seed; each utterance is written atomically, so an interrupted run resumes.
+holds every sentence but the dev and test ones, for the lexicon and the n-gram LM. Byte-reproducible
+for a seed: espeak-ng seeds its noise generator (breathy voices f2, f3, f5) from the clock, so
+every utterance re-seeds it from (seed, speaker, chapter, utterance). Each utterance is written
+atomically, so an interrupted run resumes.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import json
 import os
 import random
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -109,10 +112,18 @@ class Espeak:
 
         self._cb = proto(collect)
         self.lib.espeak_SetSynthCallback(self._cb)
+        self.seed_noise = getattr(self.lib, "espeak_ng_SetRandSeed", None)  # espeak-ng >= 1.52
+        if self.seed_noise is None:
+            print("warning: this espeak-ng cannot seed its noise: breathy voices (f2, f3, f5) differ between runs")
+        else:
+            self.seed_noise.argtypes = [ctypes.c_long]
 
-    def say(self, text: str, voice: str, rate: int, pitch: int, range_: int) -> np.ndarray:
+    def say(self, text: str, voice: str, rate: int, pitch: int, range_: int, seed: int) -> np.ndarray:
+        """`seed` replaces espeak-ng's clock seed (espeak_ng_Initialize: espeak_srand(time(NULL)))."""
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise RuntimeError(f"espeak-ng has no voice {voice}")
+        if self.seed_noise is not None:
+            self.seed_noise(seed)
         for param, value in ((1, rate), (3, pitch), (4, range_)):
             self.lib.espeak_SetParameter(param, value, 0)
         self.chunks = []
@@ -135,8 +146,8 @@ def make_speakers(n: int, rng: random.Random, first_id: int) -> list[dict]:
     return speakers
 
 
-def render(tts: Espeak, spk: dict, text: str, rng: np.random.Generator) -> np.ndarray:
-    wav = tts.say(text, spk["voice"], spk["rate"], spk["pitch"], spk["range"])
+def render(tts: Espeak, spk: dict, text: str, rng: np.random.Generator, seed: int) -> np.ndarray:
+    wav = tts.say(text, spk["voice"], spk["rate"], spk["pitch"], spk["range"], seed)
     # resample 22.05 kHz -> 16 kHz, with a small warp (x15/16 .. x17/16) that shifts formants
     up, down = 320 * spk["warp"], 441 * 16
     g = np.gcd(up, down)
@@ -183,7 +194,7 @@ def main() -> None:
             name = f"{spk['id']}-{chapter}-{utt:04d}"
             path = d / f"{name}.flac"
             gen = np.random.default_rng([args.seed, spk["id"], chapter, utt])
-            wav = render(tts, spk, text, gen)
+            wav = render(tts, spk, text, gen, zlib.crc32(name.encode()) ^ args.seed)
             if not path.exists():
                 tmp = d / f".{name}.tmp.flac"
                 sf.write(tmp, wav, 16000)
