@@ -37,11 +37,13 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--nj", type=int, default=1, help="parallel processes")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--downmix", action="store_true", help="average the channels of multi-channel audio "
+                        "(refused otherwise, as everywhere in ssltk)")
     args = parser.parse_args(argv)
     try:
         res = decode_cuts(args.ckpt, args.cuts, args.out_dir, args.method, args.lang_dir, args.graph,
                           args.lm_weight, args.word_score, args.beam, args.max_active, args.device, args.nj,
-                          args.threads)
+                          args.threads, args.downmix)
     except (CheckpointError, DataError, TokenError, FileNotFoundError, ValueError) as e:
         sys.exit(f"error: {e}")
     print(json.dumps(res))

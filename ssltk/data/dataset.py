@@ -150,7 +150,7 @@ class AudioBatchDataset(torch.utils.data.Dataset):
         except (AudioLoadingError, RuntimeError, OSError, TypeError) as e:
             raise _read_failure(cut, e) from None
         try:
-            audio = to_mono(audio, self.cfg.downmix, "set data.downmix=true")
+            audio = to_mono(audio, self.cfg.downmix, "set data.downmix=true (ssltk.bin.decode: --downmix)")
         except AudioError as e:
             raise UnusableAudio("channels", str(e)) from None
         if audio.size == 0:

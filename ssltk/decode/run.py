@@ -26,7 +26,7 @@ SAMPLE_RATE = 16000
 log = logging.getLogger(__name__)
 
 
-def _posteriors(ckpt: str, cuts: list, device: str, threads: int) -> tuple[dict, dict]:
+def _posteriors(ckpt: str, cuts: list, device: str, threads: int, downmix: bool = False) -> tuple[dict, dict]:
     """Per-utterance CTC log-probs (T, V) and forward times, batch 1, fp32."""
     from ssltk.data.dataset import AudioBatchDataset
     from ssltk.models.ctc import load_ctc_model
@@ -34,7 +34,7 @@ def _posteriors(ckpt: str, cuts: list, device: str, threads: int) -> tuple[dict,
 
     torch.set_num_threads(threads)
     model, _ = load_ctc_model(ckpt, device)
-    ds = AudioBatchDataset(DataConfig(min_samples=0, max_samples=10**9, resample=True), crop=False)
+    ds = AudioBatchDataset(DataConfig(min_samples=0, max_samples=10**9, resample=True, downmix=downmix), crop=False)
     out, times = {}, {}
     with torch.inference_mode():
         for cut in cuts:
@@ -75,7 +75,8 @@ def check_graph(symbols: tuple[list[str], dict[str, int]] | None, graph, tokens:
 def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, method: str = "greedy",
                 lang_dir: str | Path | None = None, graph: str | Path | None = None,
                 lm_weights: list[float] = (1.0,), word_scores: list[float] = (0.0,), beam: float = 16.0,
-                max_active: int = 7000, device: str = "cpu", nj: int = 1, threads: int = 1) -> dict:
+                max_active: int = 7000, device: str = "cpu", nj: int = 1, threads: int = 1,
+                downmix: bool = False) -> dict:
     from ssltk.data.dataset import load_cuts
     from ssltk.data.tokens import LetterTokenizer, load_tokenizer
     from ssltk.decode.greedy import greedy_decode
@@ -101,13 +102,14 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
     if nj > 1:
         shards = [cuts[i::nj] for i in range(nj)]
         with ProcessPoolExecutor(nj, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(_posteriors, [str(ckpt)] * nj, shards, [device] * nj, [threads] * nj))
+            parts = list(pool.map(_posteriors, [str(ckpt)] * nj, shards, [device] * nj, [threads] * nj,
+                                  [downmix] * nj))
         logp, times = {}, {}
         for lp, tm in parts:
             logp.update(lp)
             times.update(tm)
     else:
-        logp, times = _posteriors(str(ckpt), cuts, device, threads)
+        logp, times = _posteriors(str(ckpt), cuts, device, threads, downmix)
 
     # 2. search
     def search(lm_weight: float, word_score: float) -> tuple[dict, float]:

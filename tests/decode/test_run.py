@@ -89,3 +89,22 @@ def test_a_graph_from_another_lang_dir_is_refused(model, tmp_path, capsys):
     assert not (tmp_path / "out" / "stats.json").exists()
     decode.main([*common, "--graph", str(tmp_path / "char" / "TLG.fst"), "--lang-dir", str(tmp_path / "char")])
     assert json.loads(capsys.readouterr().out)["utterances"] == 3
+
+
+def test_multichannel_audio_is_refused_unless_downmixing(model, tmp_path, capsys):
+    from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
+
+    from ssltk.testing import write_wav
+
+    rec = Recording.from_file(write_wav(tmp_path / "st.flac", seconds=2.0, channels=2), recording_id="st")
+    sup = SupervisionSegment(id="st", recording_id="st", start=0.0, duration=2.0, text="A CAT", channel=[0, 1])
+    cuts = tmp_path / "st.jsonl.gz"
+    CutSet.from_manifests(recordings=RecordingSet.from_recordings([rec]),
+                          supervisions=SupervisionSet.from_segments([sup])).to_file(cuts)
+    args = ["--ckpt", str(model["ckpt"]), "--cuts", str(cuts), "--out-dir", str(tmp_path / "out"),
+            "--lang-dir", str(model["dir"] / "lang0")]
+    with pytest.raises(SystemExit, match=r"2 channels.*--downmix"):
+        decode.main(args)
+    capsys.readouterr()
+    decode.main([*args, "--downmix"])
+    assert json.loads(capsys.readouterr().out)["utterances"] == 1

@@ -74,7 +74,7 @@ def test_sigterm_to_the_process_group_never_marks_a_stage_done(tmp_path, finishe
     proc = run(tmp_path, "--stage", "3", "--stop-stage", "3", "--pt-updates", "100000", start_new_session=True)
     log = tmp_path / "exp" / "pretrain" / "log" / "pretrain.log"
     deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None and (not log.exists() or "/100000 loss" not in log.read_text()):
+    while time.time() < deadline and proc.poll() is None and not (log.exists() and "/100000 loss" in log.read_text()):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGTERM)
     proc.communicate(timeout=300)
