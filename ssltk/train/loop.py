@@ -25,6 +25,7 @@ and counted; unusable cuts are skipped with a warning naming the cut and file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import math
@@ -243,9 +244,10 @@ class _StopFlag:
 
 @contextlib.contextmanager
 def claim_exp_dir(exp_dir: Path, world: World):
-    """Create exp_dir and hold its lock (exp_dir/.lock, flock) while a run uses it: a second run of
-    the same stage says who holds it and stops instead of writing the same checkpoints. The kernel
-    drops the lock when its holder dies, so a killed run never leaves a stale one. Rank 0 holds it."""
+    """Create exp_dir and hold its lock (exp_dir/.lock) while a run uses it: a second run of the
+    same stage says who holds it and stops instead of writing the same checkpoints. Rank 0 holds it.
+    A POSIX record lock (lockf), not flock: the kernel drops it when its process dies, and forked
+    DataLoader workers do not inherit it (with flock, a worker outliving a killed trainer kept it)."""
     try:
         exp_dir.mkdir(parents=True, exist_ok=True)
         handle = open(exp_dir / ".lock", "a+") if world.is_main else None
@@ -257,8 +259,10 @@ def claim_exp_dir(exp_dir: Path, world: World):
         return
     with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise TrainingError(f"{exp_dir} is in use by {holder}; wait for that run to end (or stop it), or "
@@ -270,7 +274,7 @@ def claim_exp_dir(exp_dir: Path, world: World):
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 def setup_logging(exp_dir: Path, world: World, name: str) -> None:

@@ -99,7 +99,8 @@ def test_sigterm_checkpoints_and_exits_as_stopped_not_finished(corpus, tmp_path)
 
 
 def test_a_second_run_on_the_same_exp_dir_says_who_holds_it(corpus, tmp_path):
-    args = base_overrides(corpus, **{"train.max_updates": 100000, "train.log_every": 1})
+    # with a loader worker: the lock must go with the trainer, not live on in its worker
+    args = base_overrides(corpus, **{"train.max_updates": 100000, "train.log_every": 1, "data.num_workers": 1})
     first = run_cli(["--exp-dir", str(tmp_path), *args])
     try:
         metrics = tmp_path / "metrics.jsonl"
