@@ -21,7 +21,7 @@ import torch
 
 from ssltk.data.tokens import LetterTokenizer
 from ssltk.decode.graph import compile_graph
-from ssltk.decode.greedy import greedy_decode
+from ssltk.objectives.ctc import greedy_decode
 from ssltk.decode.lang import prepare_lang
 from ssltk.decode.ngram import train_arpa
 from ssltk.decode.wfst import WfstDecoder

@@ -19,8 +19,9 @@ from typing import Callable
 
 import torch
 
-from ssltk.models.presets import get_preset
+from ssltk.data.audio import SAMPLE_RATE
 from ssltk.models.build import build_encoder, inference_parameters
+from ssltk.models.presets import get_preset
 
 
 def time_alternating(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
@@ -57,7 +58,7 @@ def infer_benchmark(presets: list[str], seconds: float = 10.0, threads: int = 2,
     so ratios between any two rows are side-by-side measurements."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    wav = torch.randn(1, int(seconds * 16000))
+    wav = torch.randn(1, int(seconds * SAMPLE_RATE))
 
     def runner(model):
         def run():
@@ -131,7 +132,7 @@ def _rss_mb() -> float:
 def _memory_worker(preset: str, batch_seconds: float, utterances: int, threads: int, steps: int, queue) -> None:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    n = int(batch_seconds * 16000 / utterances)
+    n = int(batch_seconds * SAMPLE_RATE / utterances)
     wav, lens = torch.randn(utterances, n), torch.full((utterances,), n)
     before = _rss_mb()
     step = pretraining_step(get_preset(preset, ["context.layerdrop=0"]), wav, lens)
@@ -167,7 +168,7 @@ def flops_per_audio_second(presets: list[str], seconds: float = 10.0) -> list[di
     convolutions, attention; the filter bank's FFT is not counted), one utterance of `seconds`."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    wav = torch.randn(1, int(seconds * 16000))
+    wav = torch.randn(1, int(seconds * SAMPLE_RATE))
     lens = torch.tensor([wav.shape[1]])
     rows = []
     for preset in presets:
@@ -198,7 +199,7 @@ def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances:
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    n = int(batch_seconds * 16000 / utterances)
+    n = int(batch_seconds * SAMPLE_RATE / utterances)
     wav = torch.randn(utterances, n)
     lens = torch.full((utterances,), n)
     fns, cfgs = {}, {}

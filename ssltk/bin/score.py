@@ -16,7 +16,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from ssltk.decode.score import EPS, error_counts, read_kaldi_text
+from ssltk.decode.score import read_kaldi_text
+from ssltk.train.metrics import EPS, error_counts
 
 
 def summary(name: str, s: dict) -> str:

@@ -16,7 +16,7 @@ Padding: a squeezed frame is valid when all its s inputs are (floor(T_i / s)
 frames), and outputs past s * floor(T_i / s) are zero, which is exactly what a
 single unpadded utterance of length T_i produces.
 
-    >>> from ssltk.models.config import ContextConfig
+    >>> from ssltk.context.config import ContextConfig
     >>> net = build_context(ContextConfig(dim=64, layers=2, squeeze=2, pos_conv_kernel=7))
     >>> net(torch.randn(2, 11, 64), torch.tensor([11, 7])).shape
     torch.Size([2, 11, 64])
@@ -29,7 +29,7 @@ from torch import nn
 
 from ssltk.context.attention import MultiHeadSelfAttention, key_padding_mask
 from ssltk.context.disentangled import DisentangledSelfAttention, RelativePositionEmbedding
-from ssltk.models.config import ContextConfig
+from ssltk.context.config import ContextConfig
 
 
 class ConvPositionalEmbedding(nn.Module):

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ssltk.data.audio import SAMPLE_RATE, AudioError, diagnose, to_mono
-from ssltk.train.config import DataConfig
+from ssltk.data.config import DataConfig
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
+from ssltk.data.audio import SAMPLE_RATE
 from ssltk.data.tokens import normalize_text
 
-SAMPLE_RATE = 16000
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +30,7 @@ def _posteriors(ckpt: str, cuts: list, device: str, threads: int, downmix: bool 
     """Per-utterance CTC log-probs (T, V) and forward times, batch 1, fp32."""
     from ssltk.data.dataset import AudioBatchDataset
     from ssltk.models.ctc import load_ctc_model
-    from ssltk.train.config import DataConfig
+    from ssltk.data.config import DataConfig
 
     torch.set_num_threads(threads)
     model, _ = load_ctc_model(ckpt, device)
@@ -79,10 +79,10 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
                 downmix: bool = False) -> dict:
     from ssltk.data.dataset import load_cuts
     from ssltk.data.tokens import LetterTokenizer, load_tokenizer
-    from ssltk.decode.greedy import greedy_decode
     from ssltk.decode.lang import read_symbols
-    from ssltk.decode.score import error_counts
     from ssltk.models.checkpoint import load_checkpoint
+    from ssltk.objectives.ctc import greedy_decode
+    from ssltk.train.metrics import error_counts
 
     if method not in ("greedy", "wfst"):
         raise ValueError(f"--method must be greedy or wfst, not {method!r}")

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssltk.models.config import ConvLayerSpec, FrontendConfig  # noqa: F401 (doctest)
+from ssltk.frontend.config import ConvLayerSpec, FrontendConfig  # noqa: F401 (doctest)
 
 
 def conv_output_lengths(x_lens: torch.Tensor, specs: Sequence[ConvLayerSpec]) -> torch.Tensor:

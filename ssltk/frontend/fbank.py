@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-SAMPLE_RATE = 16000
+from ssltk.data.audio import SAMPLE_RATE
+
 WIN_LENGTH = 400  # 25 ms
 HOP_LENGTH = 160  # 10 ms
 N_FFT = 512

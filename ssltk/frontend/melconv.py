@@ -27,11 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssltk.data.audio import SAMPLE_RATE
+from ssltk.frontend.config import ConvLayerSpec
 from ssltk.frontend.conv import ConvLayer, conv_output_lengths
-from ssltk.models.config import ConvLayerSpec
 
-SAMPLE_RATE = 16000
 HOP = 160
+FRAMES_PER_SECOND = SAMPLE_RATE // HOP
+"""Log-mel frames per second (10 ms hop)."""
 
 
 def valid_mask(lens: torch.Tensor, t: int) -> torch.Tensor:

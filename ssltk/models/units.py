@@ -29,10 +29,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ssltk.frontend.config import ConvLayerSpec
 from ssltk.frontend.conv import conv_output_lengths
 from ssltk.frontend.melconv import valid_mask
-from ssltk.models.config import ConvLayerSpec, MaskingConfig, ModelConfig
+from ssltk.models.config import ModelConfig
 from ssltk.models.s3l import S3LEncoder, build_s3l_encoder
+from ssltk.targets.config import MaskingConfig
 from ssltk.targets.masking import span_mask
 from ssltk.targets.units import UnitCodebook
 

@@ -23,8 +23,9 @@ from torch import nn
 
 from ssltk.context.transformer import build_context
 from ssltk.frontend.conv import build_frontend
-from ssltk.models.config import MaskingConfig, ModelConfig
+from ssltk.models.config import ModelConfig
 from ssltk.objectives.heads import build_head
+from ssltk.targets.config import MaskingConfig
 from ssltk.targets.masking import channel_mask, span_mask
 from ssltk.targets.quantizer import GumbelVectorQuantizer, QuantizerOutput
 

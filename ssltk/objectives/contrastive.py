@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ssltk.models.config import ObjectiveConfig
+from ssltk.objectives.config import ObjectiveConfig
 
 
 @dataclass

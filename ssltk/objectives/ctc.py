@@ -1,7 +1,10 @@
-"""CTC loss over padded logits (blank = 0), summed over utterances.
+"""CTC loss over padded logits (blank = 0), summed over utterances, and its greedy best path:
+best token per frame, repeats merged, blanks dropped (fine-tuning's validation, decoding).
 
     >>> logits = torch.randn(2, 20, 5)
     >>> loss = ctc_loss(logits, torch.tensor([20, 15]), [[1, 2, 3], [4]])
+    >>> greedy_decode(torch.tensor([[[0., 5, 0], [0, 5, 0], [5, 0, 0], [0, 0, 5]]]), torch.tensor([4]))
+    [[1, 2]]
 """
 from __future__ import annotations
 
@@ -17,3 +20,15 @@ def ctc_loss(logits: torch.Tensor, lens: torch.Tensor, targets: list[list[int]],
     target_lens = torch.tensor([len(seq) for seq in targets], dtype=torch.long, device=logits.device)
     return F.ctc_loss(log_probs, flat, lens.to(torch.long), target_lens, blank=0, reduction="sum",
                       zero_infinity=zero_infinity)
+
+
+def greedy_decode(logits: torch.Tensor, lens: torch.Tensor, blank: int = 0) -> list[list[int]]:
+    """logits: (N, T, V); lens: (N,). Returns token ids per utterance."""
+    best = logits.argmax(-1).cpu()
+    out = []
+    for seq, n in zip(best, lens.cpu().tolist()):
+        seq = seq[:n]
+        keep = torch.ones_like(seq, dtype=torch.bool)
+        keep[1:] = seq[1:] != seq[:-1]
+        out.append([int(t) for t in seq[keep] if t != blank])
+    return out

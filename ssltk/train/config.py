@@ -19,37 +19,9 @@ from pathlib import Path
 from typing import Literal
 
 from ssltk.config import ConfigError, apply_overrides, load_yaml, merge
+from ssltk.data.config import DataConfig
 from ssltk.models.config import ModelConfig
 from ssltk.models.presets import get_preset
-
-
-@dataclass
-class DataConfig:
-    """Lhotse CutSets in duration-bucketed batches (batch-size paper §III-C)."""
-
-    train_cuts: str = ""
-    """CutSet manifest (.jsonl / .jsonl.gz) or a Lhotse Shar directory."""
-    valid_cuts: str = ""
-    """Held-out CutSet for validation loss; empty disables validation."""
-    max_duration: float = 87.5
-    """Seconds of audio per device batch (fairseq: 1.4M samples = 87.5 s)."""
-    num_buckets: int = 30
-    max_samples: int = 250000
-    """Longer utterances are randomly cropped to this many samples."""
-    min_samples: int = 32000
-    """Shorter utterances are skipped (counted)."""
-    resample: bool = False
-    """Resample cuts that are not 16 kHz instead of skipping them."""
-    downmix: bool = False
-    """Average the channels of multi-channel cuts instead of skipping them (the policy of
-    ssltk.data.audio, the same as extract/decode's --downmix)."""
-    num_workers: int = 2
-    """DataLoader worker processes reading audio."""
-    shuffle: bool = True
-
-    def __post_init__(self):
-        if self.max_duration <= 0 or self.min_samples < 0 or self.max_samples < max(self.min_samples, 1):
-            raise ValueError("data: need max_duration > 0 and 0 <= min_samples <= max_samples")
 
 
 @dataclass

@@ -19,22 +19,21 @@ import torch
 from torch import nn
 
 from ssltk.config import ConfigError, apply_overrides, load_yaml, merge, to_dict
+from ssltk.data.config import DataConfig
 from ssltk.data.dataset import SupervisedBatchDataset, load_cuts, pretrain_loader
 from ssltk.data.tokens import load_tokenizer
-from ssltk.decode.greedy import greedy_decode
-from ssltk.decode.score import error_counts
 from ssltk.models.checkpoint import load_checkpoint, sub_state
 from ssltk.models.config import ModelConfig
 from ssltk.models.ctc import CTCModel, ctc_upsample
 from ssltk.models.presets import get_preset
 from ssltk.models.build import build_encoder
 from ssltk.models.wav2vec2 import Masker
-from ssltk.objectives.ctc import ctc_loss
-from ssltk.train.config import DataConfig, OptimConfig, ScheduleConfig, TrainConfig
+from ssltk.objectives.ctc import ctc_loss, greedy_decode
+from ssltk.train.config import OptimConfig, ScheduleConfig, TrainConfig
 from ssltk.train.distributed import init_world, shutdown
 from ssltk.train.loop import (TrainingError, autocast, claim_exp_dir, run_training, setup_logging,
                               write_resolved_config)
-from ssltk.train.metrics import Averager
+from ssltk.train.metrics import Averager, error_counts
 
 
 @dataclass

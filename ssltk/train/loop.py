@@ -44,6 +44,7 @@ from typing import Protocol
 import torch
 import yaml
 
+from ssltk.data.audio import SAMPLE_RATE
 from ssltk.data.dataset import BatchStream, audio_policy
 from ssltk.models.checkpoint import save_checkpoint
 from ssltk.train.checkpoint import load_latest, rng_state, save_training_checkpoint, set_rng_state
@@ -166,7 +167,7 @@ def backward_micro_batches(model, task: Task, micro_batches: list[dict], scaler,
                 g.oom = True
                 return g
         g.sample_size += size
-        g.seconds += float(lens.sum()) / 16000
+        g.seconds += float(lens.sum()) / SAMPLE_RATE
         g.padded += batch["audio"].numel() - float(lens.sum())
         g.values.add(metrics, weight=max(size, 1))
     return g
@@ -199,7 +200,7 @@ def train_update(model, task: Task, micro_batches: list[dict], optimizer, scaler
         scaler.update()
     elif finite and params:
         optimizer.step()
-    total_samples = total_seconds * 16000 + total_padded
+    total_samples = total_seconds * SAMPLE_RATE + total_padded
     return UpdateResult(ok=finite, sample_size=total_size, audio_seconds=total_seconds,
                         padding=total_padded / total_samples if total_samples else 0.0,
                         grad_norm=grad_norm, values=values)

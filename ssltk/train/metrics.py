@@ -1,4 +1,5 @@
-"""Monitoring: JSONL + TensorBoard + console, written by rank 0 only.
+"""Monitoring: JSONL + TensorBoard + console, written by rank 0 only; word error rates (the
+fine-tuning validation metric, and the counts behind utils/score.sh's reports).
 
 exp_dir/metrics.jsonl has one object per logged update, e.g.
 {"update": 100, "split": "train", "contrastive": 3.1, "accuracy": 0.42, "lr": 1e-4, ...};
@@ -7,13 +8,20 @@ exp_dir/metrics.jsonl has one object per logged update, e.g.
     >>> avg = Averager(); avg.add({"loss": 2.0}, weight=1); avg.add({"loss": 4.0}, weight=3)
     >>> avg.mean()["loss"]
     3.5
+    >>> s = error_counts({"u1": "A B C"}, {"u1": "A X C D"})
+    >>> s["errors"], s["words"], s["ins"], s["del"], s["sub"]
+    (2, 3, 1, 0, 1)
+
+WER alignments come from rapidfuzz's Levenshtein opcodes, the same routine jiwer uses, so
+substitution / deletion / insertion counts agree with jiwer exactly (not only their sum:
+equal-cost alignments are broken the same way).
 """
 from __future__ import annotations
 
 import json
 import logging
 import resource
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import torch
@@ -21,6 +29,8 @@ import torch
 from ssltk.models.checkpoint import atomic_write
 
 log = logging.getLogger(__name__)
+EPS = "*"
+"""The empty side of an insertion or deletion in an alignment."""
 
 
 class Averager:
@@ -115,3 +125,41 @@ def read_metrics(exp_dir: str | Path) -> list[dict]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist (is {exp_dir} a pre-training exp dir?)")
     return parse_rows(path)
+
+
+def align(ref: list[str], hyp: list[str]) -> list[tuple[str, str]]:
+    """[(ref word or EPS, hyp word or EPS)] of a minimum edit-distance alignment."""
+    from rapidfuzz.distance import Levenshtein
+
+    pairs = []
+    for op in Levenshtein.opcodes(ref, hyp):
+        r, h = ref[op.src_start:op.src_end], hyp[op.dest_start:op.dest_end]
+        if op.tag in ("equal", "replace"):
+            pairs.extend(zip(r, h))
+        elif op.tag == "delete":
+            pairs.extend((w, EPS) for w in r)
+        else:
+            pairs.extend((EPS, w) for w in h)
+    return pairs
+
+
+def error_counts(refs: dict[str, str], hyps: dict[str, str], cer: bool = False) -> dict:
+    """Totals over the utterances of refs; an utterance missing from hyps counts as deleted."""
+    ins = dele = sub = words = 0
+    per_utt = {}
+    subs: Counter = Counter()
+    for utt, ref_text in refs.items():
+        ref = list(ref_text.replace(" ", "")) if cer else ref_text.split()
+        hyp_text = hyps.get(utt, "")
+        hyp = list(hyp_text.replace(" ", "")) if cer else hyp_text.split()
+        pairs = align(ref, hyp)
+        i = sum(1 for r, h in pairs if r == EPS)
+        d = sum(1 for r, h in pairs if h == EPS)
+        s = sum(1 for r, h in pairs if r != EPS and h != EPS and r != h)
+        subs.update((r, h) for r, h in pairs if r != EPS and h != EPS and r != h)
+        ins, dele, sub, words = ins + i, dele + d, sub + s, words + len(ref)
+        per_utt[utt] = {"pairs": pairs, "ins": i, "del": d, "sub": s, "words": len(ref)}
+    errors = ins + dele + sub
+    return {"errors": errors, "words": words, "ins": ins, "del": dele, "sub": sub,
+            "wer": 100.0 * errors / words if words else (0.0 if errors == 0 else float("inf")),
+            "per_utt": per_utt, "substitutions": subs}

@@ -26,6 +26,7 @@ import torch
 from ssltk.config import to_dict
 from ssltk.context.transformer import TransformerLayer
 from ssltk.data.dataset import AudioBatchDataset, UnusableAudio, load_cuts, pretrain_loader
+from ssltk.frontend.melconv import FRAMES_PER_SECOND
 from ssltk.models.checkpoint import atomic_write
 from ssltk.models.build import build_pretraining_model
 from ssltk.models.s3l import momentum_at
@@ -144,7 +145,7 @@ def fit_unit_codebook(model, cfg: PretrainConfig, path: Path, world: World) -> N
         reader = AudioBatchDataset(cfg.data, cfg.train.seed, crop=False)
         feats, frames, skipped = [], 0, 0
         for cut in cuts:
-            if frames >= u.fit_seconds * 100:
+            if frames >= u.fit_seconds * FRAMES_PER_SECOND:
                 break
             try:
                 wav = torch.from_numpy(reader.load(cut))[None]
@@ -160,7 +161,7 @@ def fit_unit_codebook(model, cfg: PretrainConfig, path: Path, world: World) -> N
                                 f"{codebook.num_units} units; check the manifest or lower units.count")
         inertia = codebook.fit(torch.cat(feats), u.fit_iters, cfg.train.seed)
         log.info("units: k-means with %d units on %.0f s of audio (%d cuts, %d skipped), inertia %.3f per frame",
-                 codebook.num_units, frames / 100, len(feats), skipped, inertia)
+                 codebook.num_units, frames / FRAMES_PER_SECOND, len(feats), skipped, inertia)
         state = {k: v.cpu() for k, v in codebook.state_dict().items()}
         atomic_write(path, lambda tmp: torch.save(state, tmp))
     barrier(world)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ssltk.context.transformer import build_context
-from ssltk.models.config import ContextConfig
+from ssltk.context.config import ContextConfig
 
 CONFIGS = {
     "post-ln": ContextConfig(dim=32, layers=2, heads=4, pos_conv_kernel=8, pos_conv_groups=4),

@@ -1,10 +1,10 @@
 import soundfile as sf
 import torch
 
+from ssltk.data.config import DataConfig
 from ssltk.data.dataset import (AudioBatchDataset, audio_policy, build_sampler, crop_offset, load_cuts,
                                 pretrain_loader)
 from ssltk.testing import write_cuts, write_wav
-from ssltk.train.config import DataConfig
 
 
 def test_batches_respect_the_seconds_budget_and_report_padding(tmp_path):

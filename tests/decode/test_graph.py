@@ -4,7 +4,7 @@ import torch
 
 from ssltk.data.tokens import LetterTokenizer, TokenError, train_bpe, BpeTokenizer
 from ssltk.decode.graph import GraphError, compile_graph
-from ssltk.decode.greedy import greedy_decode
+from ssltk.objectives.ctc import greedy_decode
 from ssltk.decode.lang import add_disambig, build_lexicon, prepare_lang
 from ssltk.decode.ngram import train_arpa
 from ssltk.decode.wfst import WfstDecoder

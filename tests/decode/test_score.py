@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ssltk.decode.score import error_counts
+from ssltk.train.metrics import error_counts
 
 jiwer = pytest.importorskip("jiwer")
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ssltk.data.config import DataConfig
 from ssltk.data.dataset import AudioBatchDataset, load_cuts
 from ssltk.testing import synthetic_batch
-from ssltk.train.config import DataConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ssltk.frontend.conv import ConvFeatureEncoder, conv_output_lengths, masked_instance_norm
-from ssltk.models.config import FrontendConfig
+from ssltk.frontend.config import FrontendConfig
 from ssltk.testing import synthetic_batch
 
 

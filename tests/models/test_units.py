@@ -4,7 +4,7 @@ import torch
 
 from ssltk.config import ConfigError
 from ssltk.models.build import build_pretraining_model
-from ssltk.models.config import ConvLayerSpec
+from ssltk.frontend.config import ConvLayerSpec
 from ssltk.models.presets import get_preset
 from ssltk.models.units import UnitPredictionModel, centre_frames, receptive_field
 from ssltk.objectives.masked_prediction import MaskedPredictionObjective

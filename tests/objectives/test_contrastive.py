@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ssltk.models.config import ObjectiveConfig
+from ssltk.objectives.config import ObjectiveConfig
 from ssltk.models.wav2vec2 import PretrainOutput
 from ssltk.objectives.contrastive import (Wav2Vec2Objective, codeword_similarity, contrastive_logits,
                                           perplexity)

@@ -1,0 +1,33 @@
+"""Data configuration: Lhotse CutSets, duration batches, the audio policy (a part of every run config)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class DataConfig:
+    """Lhotse CutSets in duration-bucketed batches (batch-size paper §III-C)."""
+
+    train_cuts: str = ""
+    """CutSet manifest (.jsonl / .jsonl.gz) or a Lhotse Shar directory."""
+    valid_cuts: str = ""
+    """Held-out CutSet for validation loss; empty disables validation."""
+    max_duration: float = 87.5
+    """Seconds of audio per device batch (fairseq: 1.4M samples = 87.5 s)."""
+    num_buckets: int = 30
+    max_samples: int = 250000
+    """Longer utterances are randomly cropped to this many samples."""
+    min_samples: int = 32000
+    """Shorter utterances are skipped (counted)."""
+    resample: bool = False
+    """Resample cuts that are not 16 kHz instead of skipping them."""
+    downmix: bool = False
+    """Average the channels of multi-channel cuts instead of skipping them (the policy of
+    ssltk.data.audio, the same as extract/decode's --downmix)."""
+    num_workers: int = 2
+    """DataLoader worker processes reading audio."""
+    shuffle: bool = True
+
+    def __post_init__(self):
+        if self.max_duration <= 0 or self.min_samples < 0 or self.max_samples < max(self.min_samples, 1):
+            raise ValueError("data: need max_duration > 0 and 0 <= min_samples <= max_samples")
