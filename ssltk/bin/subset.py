@@ -9,10 +9,9 @@ and every labelled cut.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
+from ssltk.data.atomic import atomic_write
 from ssltk.data.dataset import DataError, load_cuts
 from ssltk.data.subset import budget_seconds, select_subset
 
@@ -37,10 +36,7 @@ def main(argv=None) -> None:
         if not args.allow_short:
             sys.exit(f"error: {short}; use a smaller --budget, or --allow-short to take all of it")
         print(f"warning: {short}: using all of it", file=sys.stderr)
-    out = Path(args.out)
-    tmp = out.with_name(f".{out.name.split('.')[0]}.tmp{''.join(out.suffixes)}")  # lhotse picks the format by suffix
-    subset.to_file(tmp)
-    os.replace(tmp, out)
+    atomic_write(args.out, subset.to_file)
     print(f"wrote {args.out}: {len(subset)} cuts, {sum(c.duration for c in subset) / 3600:.3f} h")
 
 

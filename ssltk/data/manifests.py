@@ -11,11 +11,11 @@ left is an error.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ssltk.data.atomic import atomic_write
 from ssltk.data.audio import diagnose
 from ssltk.data.dataset import sphere_without_sph2pipe
 
@@ -136,9 +136,7 @@ def _write_cuts(recordings, supervisions, path: Path, problems: list[Problem] = 
     cuts = CutSet.from_manifests(recordings=recordings, supervisions=supervisions)
     if supervisions is not None and _needs_trim(supervisions):
         cuts = cuts.trim_to_supervisions(keep_overlapping=False)
-    tmp = path.with_name(f".{path.name.split('.')[0]}.tmp.jsonl.gz")
-    cuts.to_file(tmp)
-    os.replace(tmp, path)
+    atomic_write(path, cuts.to_file)
     return path
 
 
@@ -244,10 +242,7 @@ def _combine(paths: list[Path], out: Path) -> Path:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CorpusError(f"cannot build {out.name}: missing {missing}")
-    cuts = CutSet.from_cuts(c for p in paths for c in CutSet.from_jsonl_lazy(p))
-    tmp = out.with_name(f".{out.name.split('.')[0]}.tmp.jsonl.gz")
-    cuts.to_file(tmp)
-    os.replace(tmp, out)
+    atomic_write(out, CutSet.from_cuts(c for p in paths for c in CutSet.from_jsonl_lazy(p)).to_file)
     return out
 
 
@@ -301,8 +296,5 @@ def map_supervision_text(src: str | Path, dst: str | Path, normalize) -> int:
 
     cuts = CutSet.from_file(src).map_supervisions(lambda s: s.transform_text(normalize))
     cuts = cuts.filter(lambda c: all(s.text for s in c.supervisions)).to_eager()
-    dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name.split('.')[0]}.tmp.jsonl.gz")
-    cuts.to_file(tmp)
-    os.replace(tmp, dst)
+    atomic_write(dst, cuts.to_file)
     return len(cuts)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ssltk.data.atomic import atomic_write
 from ssltk.decode.lang import read_symbols
 
 
@@ -185,7 +186,5 @@ def compile_graph(lang_dir: str | Path, arpa: str | Path | None = None, out: str
     graph = compose_with_topology(lang_dir, right, compact)
     attach_symbols(graph, lang_dir)
     out = Path(out) if out else lang_dir / name
-    tmp = out.with_name(f".{out.name}.tmp")
-    graph.write(str(tmp))
-    tmp.replace(out)
+    atomic_write(out, lambda tmp: graph.write(tmp))
     return out

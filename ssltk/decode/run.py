@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from ssltk.data.atomic import atomic_write_text
 from ssltk.data.audio import SAMPLE_RATE
 from ssltk.data.tokens import normalize_text
 
@@ -72,99 +73,126 @@ def check_graph(symbols: tuple[list[str], dict[str, int]] | None, graph, tokens:
                          f"({len(graph_words)} vs {len(words)} words): pass the lang dir the graph was built from")
 
 
-def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, method: str = "greedy",
-                lang_dir: str | Path | None = None, graph: str | Path | None = None,
-                lm_weights: list[float] = (1.0,), word_scores: list[float] = (0.0,), beam: float = 16.0,
-                max_active: int = 7000, device: str = "cpu", nj: int = 1, threads: int = 1,
-                downmix: bool = False) -> dict:
-    from ssltk.data.dataset import load_cuts
+def model_tokenizer(ckpt, lang_dir):
+    """The tokenizer of the lang dir, checked against the tokens the model was fine-tuned with (or
+    the checkpoint's own token list when no lang dir is given)."""
     from ssltk.data.tokens import LetterTokenizer, load_tokenizer
-    from ssltk.decode.lang import read_symbols
     from ssltk.models.checkpoint import load_checkpoint
-    from ssltk.objectives.ctc import greedy_decode
-    from ssltk.train.metrics import error_counts
 
-    if method not in ("greedy", "wfst"):
-        raise ValueError(f"--method must be greedy or wfst, not {method!r}")
-    if method == "wfst" and not (graph and lang_dir):
-        raise ValueError("--method wfst needs --graph (TLG.fst or TL.fst) and --lang-dir (words.txt)")
     ckpt_tokens = load_checkpoint(ckpt).get("tokens")
     tokenizer = load_tokenizer(lang_dir) if lang_dir else LetterTokenizer(ckpt_tokens[1:]) if ckpt_tokens else None
     if tokenizer is None:
         raise ValueError(f"{ckpt} carries no token list: pass --lang-dir with its tokens.txt")
     if ckpt_tokens and list(tokenizer.symbols) != list(ckpt_tokens):
         raise ValueError(f"tokens of {lang_dir} differ from those {ckpt} was fine-tuned with")
-    cuts = list(load_cuts(cuts_path))
-    refs = {c.id: normalize_text(" ".join(s.text or "" for s in c.supervisions)) for c in cuts}
-    spk = {c.id: (c.supervisions[0].speaker if c.supervisions and c.supervisions[0].speaker else c.id) for c in cuts}
+    return tokenizer
 
-    # 1. network forward, in nj processes (round-robin shards)
-    if nj > 1:
-        shards = [cuts[i::nj] for i in range(nj)]
-        with ProcessPoolExecutor(nj, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(_posteriors, [str(ckpt)] * nj, shards, [device] * nj, [threads] * nj,
-                                  [downmix] * nj))
-        logp, times = {}, {}
-        for lp, tm in parts:
-            logp.update(lp)
-            times.update(tm)
-    else:
-        logp, times = _posteriors(str(ckpt), cuts, device, threads, downmix)
 
-    # 2. search
-    def search(lm_weight: float, word_score: float) -> tuple[dict, float]:
-        start = time.perf_counter()
-        hyps = {}
-        if method == "greedy":
-            for utt, lp in logp.items():
-                ids = greedy_decode(torch.from_numpy(lp)[None], torch.tensor([lp.shape[0]]))[0]
-                hyps[utt] = tokenizer.decode(ids)
+def posteriors(ckpt, cuts: list, device: str, nj: int, threads: int, downmix: bool) -> tuple[dict, dict]:
+    """CTC log-probs and forward times of every cut, in `nj` processes (round-robin shards)."""
+    if nj <= 1:
+        return _posteriors(str(ckpt), cuts, device, threads, downmix)
+    shards = [cuts[i::nj] for i in range(nj)]
+    with ProcessPoolExecutor(nj, mp_context=get_context("spawn")) as pool:
+        parts = list(pool.map(_posteriors, [str(ckpt)] * nj, shards, [device] * nj, [threads] * nj, [downmix] * nj))
+    logp, times = {}, {}
+    for lp, tm in parts:
+        logp.update(lp)
+        times.update(tm)
+    return logp, times
+
+
+def search(logp: dict, tokenizer, decoder=None) -> tuple[dict, float]:
+    """Hypotheses (greedy, or WFST with `decoder` at its current weights) and the search time."""
+    from ssltk.objectives.ctc import greedy_decode
+
+    start, hyps = time.perf_counter(), {}
+    for utt, lp in logp.items():
+        if decoder is None:
+            hyps[utt] = tokenizer.decode(greedy_decode(torch.from_numpy(lp)[None], torch.tensor([lp.shape[0]]))[0])
         else:
-            decoder.set_weights(lm_weight, word_score)
-            for utt, lp in logp.items():
-                hyps[utt] = " ".join(decoder.decode(lp))
-        return hyps, time.perf_counter() - start
+            hyps[utt] = " ".join(decoder.decode(lp))
+    return hyps, time.perf_counter() - start
 
-    grid = []
+
+def grid_search(logp: dict, refs: dict, tokenizer, decoder, lm_weights, word_scores) -> tuple[dict, list]:
+    """Every (LM weight, word score) pair scored on refs; the best as {hyps, stats, lm_weight,
+    word_score, search_s}, and the grid rows. Greedy (decoder None) is a one-point grid."""
+    from ssltk.train.metrics import error_counts
+
+    pairs = [(lw, ws) for lw in lm_weights for ws in word_scores] if decoder is not None else [(1.0, 0.0)]
+    best, grid = None, []
+    for lw, ws in pairs:
+        if decoder is not None:
+            decoder.set_weights(lw, ws)
+        hyps, search_s = search(logp, tokenizer, decoder)
+        stats = error_counts(refs, hyps)
+        grid.append({"lm_weight": lw, "word_score": ws, "wer": stats["wer"], "search_s": search_s})
+        if best is None or stats["wer"] < best["stats"]["wer"]:
+            best = {"hyps": hyps, "stats": stats, "lm_weight": lw, "word_score": ws, "search_s": search_s}
+    return best, grid
+
+
+def oov_counts(refs: dict, lang_dir) -> tuple[int | None, int]:
+    """(reference words missing from the lang dir's words.txt, or None without one; reference words)."""
+    from ssltk.decode.lang import read_symbols
+
+    words = [w for r in refs.values() for w in r.split()]
+    path = Path(lang_dir) / "words.txt" if lang_dir else None
+    if path is None or not path.is_file():
+        return None, len(words)
+    vocab = set(read_symbols(path))
+    return sum(1 for w in words if w not in vocab), len(words)
+
+
+def write_outputs(out_dir: Path, refs: dict, hyps: dict, spk: dict, result: dict, grid: list) -> None:
+    """hyp.txt, ref.txt, utt2spk (Kaldi style), stats.json and, for a grid, grid.json; each atomic."""
+    utts = sorted(refs)
+    atomic_write_text(out_dir / "hyp.txt", "".join(f"{u} {hyps.get(u, '')}".rstrip() + "\n" for u in utts))
+    atomic_write_text(out_dir / "ref.txt", "".join(f"{u} {refs[u]}".rstrip() + "\n" for u in utts))
+    atomic_write_text(out_dir / "utt2spk", "".join(f"{u} {spk[u]}\n" for u in utts))
+    if len(grid) > 1:
+        atomic_write_text(out_dir / "grid.json", json.dumps(grid, indent=2) + "\n")
+    atomic_write_text(out_dir / "stats.json", json.dumps(result, indent=2) + "\n")  # last: the run is complete
+
+
+def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, method: str = "greedy",
+                lang_dir: str | Path | None = None, graph: str | Path | None = None,
+                lm_weights: list[float] = (1.0,), word_scores: list[float] = (0.0,), beam: float = 16.0,
+                max_active: int = 7000, device: str = "cpu", nj: int = 1, threads: int = 1,
+                downmix: bool = False) -> dict:
+    from ssltk.data.dataset import load_cuts
+    from ssltk.decode.lang import read_symbols
+
+    if method not in ("greedy", "wfst"):
+        raise ValueError(f"--method must be greedy or wfst, not {method!r}")
+    if method == "wfst" and not (graph and lang_dir):
+        raise ValueError("--method wfst needs --graph (TLG.fst or TL.fst) and --lang-dir (words.txt)")
+    tokenizer = model_tokenizer(ckpt, lang_dir)
+    decoder = None
     if method == "wfst":
         from ssltk.decode.wfst import WfstDecoder
 
         decoder = WfstDecoder(graph, Path(lang_dir) / "words.txt", beam=beam, max_active=max_active)
         check_graph(decoder.symbols, graph, list(tokenizer.symbols), read_symbols(Path(lang_dir) / "words.txt"),
                     ckpt)
-        pairs = [(lw, ws) for lw in lm_weights for ws in word_scores]
-    else:
-        pairs = [(1.0, 0.0)]
-    best = None
-    for lw, ws in pairs:
-        hyps, search_s = search(lw, ws)
-        stats = error_counts(refs, hyps)
-        grid.append({"lm_weight": lw, "word_score": ws, "wer": stats["wer"], "search_s": search_s})
-        if best is None or stats["wer"] < best[1]["wer"]:
-            best = (hyps, stats, lw, ws, search_s)
-    hyps, stats, lw, ws, search_s = best
+    cuts = list(load_cuts(cuts_path))
+    refs = {c.id: normalize_text(" ".join(s.text or "" for s in c.supervisions)) for c in cuts}
+    spk = {c.id: (c.supervisions[0].speaker if c.supervisions and c.supervisions[0].speaker else c.id) for c in cuts}
 
+    logp, times = posteriors(ckpt, cuts, device, nj, threads, downmix)
+    best, grid = grid_search(logp, refs, tokenizer, decoder, lm_weights, word_scores)
     audio_s = sum(a for _, a in times.values())
     forward_s = sum(t for t, _ in times.values())
-    vocab = set(read_symbols(Path(lang_dir) / "words.txt")) if lang_dir and (Path(lang_dir) / "words.txt").is_file() else None
-    ref_words = [w for r in refs.values() for w in r.split()]
-    oov = sum(1 for w in ref_words if vocab is not None and w not in vocab)
+    oov, ref_words = oov_counts(refs, lang_dir)
+    stats = best["stats"]
     result = {
         "method": method, "utterances": len(cuts), "wer": round(stats["wer"], 2), "errors": stats["errors"],
-        "words": stats["words"], "lm_weight": lw, "word_score": ws, "beam": beam,
-        "oov_words": oov if vocab is not None else None,
-        "oov_rate": round(100 * oov / len(ref_words), 2) if vocab is not None and ref_words else None,
+        "words": stats["words"], "lm_weight": best["lm_weight"], "word_score": best["word_score"], "beam": beam,
+        "oov_words": oov, "oov_rate": round(100 * oov / ref_words, 2) if oov is not None and ref_words else None,
         "avg_forward_s": round(forward_s / max(len(cuts), 1), 5), "forward_rtf": round(forward_s / audio_s, 5),
-        "search_rtf": round(search_s / audio_s, 6), "audio_s": round(audio_s, 2), "device": device,
+        "search_rtf": round(best["search_s"] / audio_s, 6), "audio_s": round(audio_s, 2), "device": device,
         "threads_per_job": threads, "nj": nj,
     }
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "hyp.txt").write_text("".join(f"{u} {hyps.get(u, '')}\n".replace(" \n", "\n") for u in sorted(refs)))
-    (out_dir / "ref.txt").write_text("".join(f"{u} {refs[u]}\n".replace(" \n", "\n") for u in sorted(refs)))
-    (out_dir / "utt2spk").write_text("".join(f"{u} {spk[u]}\n" for u in sorted(refs)))
-    (out_dir / "stats.json").write_text(json.dumps(result, indent=2) + "\n")
-    if len(grid) > 1:
-        (out_dir / "grid.json").write_text(json.dumps(grid, indent=2) + "\n")
+    write_outputs(Path(out_dir), refs, best["hyps"], spk, result, grid)
     return result
-

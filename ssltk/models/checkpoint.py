@@ -15,13 +15,12 @@ may hold any subset beyond `encoder.*`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from ssltk.config import to_dict
+from ssltk.data.atomic import atomic_write
 from ssltk.models.config import ModelConfig
 from ssltk.models.presets import config_from_dict
 
@@ -30,27 +29,6 @@ FORMAT_VERSION = 1
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read; the message names the file and the fix."""
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call write(tmp_path), fsync, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_checkpoint(path: str | Path, cfg: ModelConfig, state: dict[str, torch.Tensor],

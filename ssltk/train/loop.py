@@ -302,50 +302,80 @@ def _progress(cfg, world: World, initial: int):
     return tqdm(total=cfg.train.max_updates, initial=initial, unit="upd", dynamic_ncols=True)
 
 
-def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict: dict, exp_dir: Path,
-                 world: World, train_loader, valid_loader=None, find_unused_parameters: bool = False,
-                 extra_state: dict | None = None, lr_scales: Mapping[str, float] | None = None) -> dict:
-    """Train `model` (already built, on world.device) with `task` until cfg.train.max_updates,
-    resuming from exp_dir's newest checkpoint. Returns the last logged training metrics."""
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.optim.weight_decay, lr_scales), lr=cfg.optim.lr,
-                                  betas=tuple(cfg.optim.betas), eps=cfg.optim.eps)
-    scaler = torch.amp.GradScaler("cuda") if cfg.train.amp == "fp16" else None
-    lr_at = lr_multiplier(cfg.schedule, cfg.train.max_updates)
-    update, epoch, consumed, hours, best = 0, 0, 0, 0.0, None
-    counters: Counter = Counter({"oom_skipped": 0, "nonfinite_skipped": 0})
+@dataclass
+class Progress:
+    """What a run has done so far; saved in every checkpoint (with the data position)."""
 
+    update: int = 0
+    epoch: int = 0
+    consumed: int = 0
+    """Batches of `epoch` already trained on (this rank)."""
+    hours: float = 0.0
+    """Hours of audio seen, summed over ranks."""
+    best: dict | None = None
+    """Validation metrics of best.pt, with its update."""
+    counters: Counter = field(default_factory=lambda: Counter({"oom_skipped": 0, "nonfinite_skipped": 0}))
+
+
+def resume(exp_dir: Path, model, optimizer, scaler, model_cfg, world: World) -> Progress:
+    """Load exp_dir's newest checkpoint into model / optimizer / scaler / RNGs; a fresh Progress if none."""
     ckpt = load_latest(exp_dir)
-    if ckpt is not None:
-        if ckpt["config"] != model_cfg:
-            raise TrainingError(f"{ckpt['path']} was trained with a different model config; use a new "
-                                "--exp-dir or the original config")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scaler is not None and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        update, hours, best = ckpt["update"], ckpt["audio_hours"], ckpt.get("best_valid")
-        counters.update(ckpt.get("counters", {}))
-        positions = ckpt["data_positions"]
-        if len(positions) == world.size:
-            epoch, consumed = positions[world.rank]
-        else:
-            epoch, consumed = positions[0][0], 0
-            log.warning("world size changed (%d -> %d): restarting epoch %d from its start",
-                        len(positions), world.size, epoch)
-        set_rng_state(ckpt["rng"])
-        log.info("resumed from %s (update %d, epoch %d, %.2f h of audio seen)", ckpt["path"], update, epoch, hours)
-        del ckpt
-    if update >= cfg.train.max_updates:
-        log.info("already trained for %d updates (train.max_updates); nothing to do", update)
-        return {}
+    if ckpt is None:
+        return Progress()
+    if ckpt["config"] != model_cfg:
+        raise TrainingError(f"{ckpt['path']} was trained with a different model config; use a new "
+                            "--exp-dir or the original config")
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    if scaler is not None and ckpt.get("scaler"):
+        scaler.load_state_dict(ckpt["scaler"])
+    p = Progress(update=ckpt["update"], hours=ckpt["audio_hours"], best=ckpt.get("best_valid"))
+    p.counters.update(ckpt.get("counters", {}))
+    positions = ckpt["data_positions"]
+    if len(positions) == world.size:
+        p.epoch, p.consumed = positions[world.rank]
+    else:
+        p.epoch = positions[0][0]
+        log.warning("world size changed (%d -> %d): restarting epoch %d from its start",
+                    len(positions), world.size, p.epoch)
+    set_rng_state(ckpt["rng"])
+    log.info("resumed from %s (update %d, epoch %d, %.2f h of audio seen)", ckpt["path"], p.update, p.epoch,
+             p.hours)
+    return p
 
-    ddp_model = model
-    if world.distributed:
-        ddp_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[world.local_rank] if world.device.type == "cuda" else None,
-            find_unused_parameters=find_unused_parameters)
-    stream = BatchStream(train_loader, epoch, consumed)
-    writer = MetricsWriter(exp_dir, enabled=world.is_main, resume_update=update)
+
+def training_state(p: Progress, stream: BatchStream, optimizer, scaler, world: World, cfg_dict: dict,
+                   extra: dict) -> dict:
+    """The checkpoint entries besides model and config. Collective: every rank takes part (each
+    contributes its data position)."""
+    pos = [0.0] * (2 * world.size)
+    pos[2 * world.rank:2 * world.rank + 2] = [stream.epoch, stream.consumed]
+    pos = all_reduce_sum(pos, world)
+    return {"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else {},
+            "update": p.update, "audio_hours": p.hours, "counters": dict(p.counters), "best_valid": p.best,
+            "data_positions": [[int(pos[2 * r]), int(pos[2 * r + 1])] for r in range(world.size)],
+            "rng": rng_state(), "train_config": cfg_dict, **extra}
+
+
+class Interval:
+    """Training metrics averaged over a logging interval, and its audio throughput."""
+
+    def __init__(self):
+        self.avg, self.seconds, self.tic = Averager(), 0.0, time.perf_counter()
+
+    def add(self, res: UpdateResult) -> None:
+        if res.ok:
+            self.seconds += res.audio_seconds
+            self.avg.add({**res.values, "grad_norm": res.grad_norm, "padding_ratio": res.padding})
+
+    def close(self) -> dict:
+        """The interval's means and throughput (audio-s/s); starts the next interval."""
+        values = {**self.avg.mean(), "throughput": self.seconds / max(time.perf_counter() - self.tic, 1e-9)}
+        self.__init__()
+        return values
+
+
+def log_start(model, cfg, world: World) -> None:
     eff = cfg.data.max_duration * cfg.train.accum_grad * world.size
     log.info("%.1fM parameters (%.1fM trained); device batch %.1f s x accum %d x %d ranks = effective batch "
              "%.1f s (%.1f min)", sum(p.numel() for p in model.parameters()) / 1e6,
@@ -353,87 +383,105 @@ def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict
              cfg.train.accum_grad, world.size, eff, eff / 60)
     log.info(audio_policy(cfg.data))
 
-    def state(upd: int) -> dict:
-        pos = [0.0] * (2 * world.size)
-        pos[2 * world.rank:2 * world.rank + 2] = [stream.epoch, stream.consumed]
-        pos = all_reduce_sum(pos, world)
-        return {"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else {},
-                "update": upd, "audio_hours": hours, "counters": dict(counters), "best_valid": best,
-                "data_positions": [[int(pos[2 * r]), int(pos[2 * r + 1])] for r in range(world.size)],
-                "rng": rng_state(), "train_config": cfg_dict, **(extra_state or {})}
 
-    def checkpoint() -> None:
-        extra = state(update)
-        if world.is_main:
-            path = save_training_checkpoint(exp_dir, update, model_cfg, model.state_dict(), extra,
-                                            cfg.train.keep_last)
-            log.info("wrote %s", path)
-        barrier(world)
+def validate_and_keep_best(task: Task, model, valid_loader, p: Progress, state: dict, model_cfg, cfg,
+                           writer: MetricsWriter, exp_dir: Path, world: World) -> None:
+    """Validation on rank 0; best.pt (with the training state `state`) when the task says it is better."""
+    if world.is_main:
+        vals = seeded_validation(task, model, valid_loader, cfg.train.seed, world.device)
+        writer.write(p.update, vals, split="valid")
+        log.info("update %d validation %s", p.update,
+                 " ".join(f"{k} {v:.4f}" for k, v in vals.items() if k in ("loss", "wer")))
+        if task.is_better(vals, p.best):
+            p.best = state["best_valid"] = {**vals, "update": p.update}
+            save_checkpoint(exp_dir / "best.pt", model_cfg, model.state_dict(), **state)
+            log.info("new best checkpoint %s (update %d)", exp_dir / "best.pt", p.update)
+    barrier(world)
 
-    avg, bar, last = Averager(), _progress(cfg, world, update), {}
-    tic, interval_seconds, nonfinite_run = time.perf_counter(), 0.0, 0
+
+def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict: dict, exp_dir: Path,
+                 world: World, train_loader, valid_loader=None, find_unused_parameters: bool = False,
+                 extra_state: dict | None = None, lr_scales: Mapping[str, float] | None = None) -> dict:
+    """Train `model` (already built, on world.device) with `task` until cfg.train.max_updates,
+    resuming from exp_dir's newest checkpoint. Returns the last logged training metrics; raises
+    TrainingStopped when a signal ends the run earlier."""
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.optim.weight_decay, lr_scales), lr=cfg.optim.lr,
+                                  betas=tuple(cfg.optim.betas), eps=cfg.optim.eps)
+    scaler = torch.amp.GradScaler("cuda") if cfg.train.amp == "fp16" else None
+    lr_at = lr_multiplier(cfg.schedule, cfg.train.max_updates)
+    p = resume(exp_dir, model, optimizer, scaler, model_cfg, world)
+    if p.update >= cfg.train.max_updates:
+        log.info("already trained for %d updates (train.max_updates); nothing to do", p.update)
+        return {}
+    ddp_model = model
+    if world.distributed:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[world.local_rank] if world.device.type == "cuda" else None,
+            find_unused_parameters=find_unused_parameters)
+    stream = BatchStream(train_loader, p.epoch, p.consumed)
+    writer = MetricsWriter(exp_dir, enabled=world.is_main, resume_update=p.update)
+    log_start(model, cfg, world)
+    extra_state = extra_state or {}
+    interval, bar, last, nonfinite_run = Interval(), _progress(cfg, world, p.update), {}, 0
     with _StopFlag() as stop:
-        while update < cfg.train.max_updates:
+        while p.update < cfg.train.max_updates:
             micro = [stream.next_nonempty() for _ in range(cfg.train.accum_grad)]
-            lr = cfg.optim.lr * lr_at(update)
+            lr = cfg.optim.lr * lr_at(p.update)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
-            res = train_update(ddp_model, task, micro, optimizer, scaler, cfg, world, update)
-            update += 1
-            counters["oom_skipped"] += res.oom
-            if res.ok:
-                nonfinite_run = 0
-                hours += res.audio_seconds / 3600
-                interval_seconds += res.audio_seconds
-                avg.add({**res.values, "grad_norm": res.grad_norm, "padding_ratio": res.padding})
-            elif not res.oom:
-                counters["nonfinite_skipped"] += 1
-                nonfinite_run += 1
-                log.warning("update %d: non-finite loss or gradient (norm %s); update skipped", update, res.grad_norm)
-                if nonfinite_run >= cfg.train.max_consecutive_nonfinite:
-                    raise TrainingError(f"{nonfinite_run} consecutive updates had NaN/inf loss or gradients "
-                                        f"(last at update {update}); lower optim.lr, set optim.clip_norm, or use "
-                                        "train.amp=bf16 instead of fp16. The last good checkpoint is in "
-                                        f"{exp_dir}/checkpoints")
+            res = train_update(ddp_model, task, micro, optimizer, scaler, cfg, world, p.update)
+            p.update += 1
+            nonfinite_run = count_update(res, p, nonfinite_run, cfg, exp_dir)
+            interval.add(res)
             if bar is not None:
                 bar.update(1)
                 if res.ok:
                     bar.set_postfix(loss=f"{res.values.get('loss', float('nan')):.3f}", lr=f"{lr:.2e}")
             stop_now = all_reduce_sum([float(stop.requested)], world)[0] > 0
-            if update % cfg.train.log_every == 0 or update == cfg.train.max_updates or stop_now:
-                elapsed = time.perf_counter() - tic
-                last = {**avg.mean(), "lr": lr, **task.monitor(model), "hours_seen": hours,
-                        "throughput": interval_seconds / max(elapsed, 1e-9),
+            final = p.update == cfg.train.max_updates
+            if p.update % cfg.train.log_every == 0 or final or stop_now:
+                last = {**interval.close(), "lr": lr, **task.monitor(model), "hours_seen": p.hours,
                         "peak_mem_mb": peak_memory_mb(world.device), "epoch": stream.epoch,
-                        "skipped_cuts": sum(stream.skipped.values()), **dict(counters)}
-                writer.write(update, last)
+                        "skipped_cuts": sum(stream.skipped.values()), **dict(p.counters)}
+                writer.write(p.update, last)
                 if bar is None and world.is_main:
-                    log.info("update %d/%d loss %.4f lr %.2e %.1f audio-s/s", update, cfg.train.max_updates,
+                    log.info("update %d/%d loss %.4f lr %.2e %.1f audio-s/s", p.update, cfg.train.max_updates,
                              last.get("loss", float("nan")), lr, last["throughput"])
-                avg.reset()
-                tic, interval_seconds = time.perf_counter(), 0.0
-            if valid_loader is not None and (update % cfg.train.valid_every == 0
-                                             or update == cfg.train.max_updates):
-                snapshot = state(update)  # collective: every rank takes part
+            if valid_loader is not None and (p.update % cfg.train.valid_every == 0 or final):
+                state = training_state(p, stream, optimizer, scaler, world, cfg_dict, extra_state)
+                validate_and_keep_best(task, model, valid_loader, p, state, model_cfg, cfg, writer, exp_dir, world)
+            if p.update % cfg.train.checkpoint_every == 0 or final or stop_now:
+                extra = training_state(p, stream, optimizer, scaler, world, cfg_dict, extra_state)
                 if world.is_main:
-                    vals = seeded_validation(task, model, valid_loader, cfg.train.seed, world.device)
-                    writer.write(update, vals, split="valid")
-                    log.info("update %d validation %s", update,
-                             " ".join(f"{k} {v:.4f}" for k, v in vals.items() if k in ("loss", "wer")))
-                    if task.is_better(vals, best):
-                        best = snapshot["best_valid"] = {**vals, "update": update}
-                        save_checkpoint(exp_dir / "best.pt", model_cfg, model.state_dict(), **snapshot)
-                        log.info("new best checkpoint %s (update %d)", exp_dir / "best.pt", update)
+                    path = save_training_checkpoint(exp_dir, p.update, model_cfg, model.state_dict(), extra,
+                                                    cfg.train.keep_last)
+                    log.info("wrote %s", path)
                 barrier(world)
-            if update % cfg.train.checkpoint_every == 0 or update == cfg.train.max_updates or stop_now:
-                checkpoint()
             if stop_now:
                 break
     if bar is not None:
         bar.close()
     writer.close()
-    if update < cfg.train.max_updates:  # only a signal leaves the loop early
-        stopped = TrainingStopped(stop.signum, update, cfg.train.max_updates, exp_dir)
+    if p.update < cfg.train.max_updates:  # only a signal leaves the loop early
+        stopped = TrainingStopped(stop.signum, p.update, cfg.train.max_updates, exp_dir)
         log.warning("%s", stopped)
         raise stopped
     return last
+
+
+def count_update(res: UpdateResult, p: Progress, nonfinite_run: int, cfg, exp_dir: Path) -> int:
+    """Book an update's outcome into `p` (hours seen, skip counters); returns the length of the
+    current run of non-finite updates, raising TrainingError when it reaches the limit."""
+    p.counters["oom_skipped"] += res.oom
+    if res.ok:
+        p.hours += res.audio_seconds / 3600
+        return 0
+    if res.oom:
+        return nonfinite_run
+    p.counters["nonfinite_skipped"] += 1
+    log.warning("update %d: non-finite loss or gradient (norm %s); update skipped", p.update, res.grad_norm)
+    if nonfinite_run + 1 >= cfg.train.max_consecutive_nonfinite:
+        raise TrainingError(f"{nonfinite_run + 1} consecutive updates had NaN/inf loss or gradients (last at "
+                            f"update {p.update}); lower optim.lr, set optim.clip_norm, or use train.amp=bf16 "
+                            f"instead of fp16. The last good checkpoint is in {exp_dir}/checkpoints")
+    return nonfinite_run + 1

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from ssltk.models.checkpoint import atomic_write
+from ssltk.data.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 EPS = "*"

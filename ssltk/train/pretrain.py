@@ -27,7 +27,7 @@ from ssltk.config import to_dict
 from ssltk.context.transformer import TransformerLayer
 from ssltk.data.dataset import AudioBatchDataset, UnusableAudio, load_cuts, pretrain_loader
 from ssltk.frontend.melconv import FRAMES_PER_SECOND
-from ssltk.models.checkpoint import atomic_write
+from ssltk.data.atomic import atomic_write
 from ssltk.models.build import build_pretraining_model
 from ssltk.models.s3l import momentum_at
 from ssltk.objectives.contrastive import Wav2Vec2Objective

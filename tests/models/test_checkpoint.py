@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from ssltk.models.checkpoint import CheckpointError, atomic_write, load_checkpoint, load_encoder, save_checkpoint
+from ssltk.data.atomic import atomic_write
+from ssltk.models.checkpoint import CheckpointError, load_checkpoint, load_encoder, save_checkpoint
 from ssltk.models.presets import get_preset
 from ssltk.models.wav2vec2 import build_pretraining_model
 

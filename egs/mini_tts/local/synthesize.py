@@ -18,7 +18,6 @@ import argparse
 import ctypes
 import glob
 import json
-import os
 import random
 import re
 import zlib
@@ -27,6 +26,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
+
+from ssltk.data.atomic import atomic_write, atomic_write_text
+from ssltk.data.audio import SAMPLE_RATE
 
 SIZES = {  # hours of audio per split (approximate)
     "ci": {"train-clean": 0.025, "dev-clean": 0.004, "test-clean": 0.004},
@@ -196,23 +198,21 @@ def main() -> None:
             gen = np.random.default_rng([args.seed, spk["id"], chapter, utt])
             wav = render(tts, spk, text, gen, zlib.crc32(name.encode()) ^ args.seed)
             if not path.exists():
-                tmp = d / f".{name}.tmp.flac"
-                sf.write(tmp, wav, 16000)
-                os.replace(tmp, path)
+                atomic_write(path, lambda tmp: sf.write(tmp, wav, SAMPLE_RATE))
             trans = d / f"{spk['id']}-{chapter}.trans.txt"
             lines = dict(line.split(" ", 1) for line in trans.read_text().splitlines()) if trans.exists() else {}
             lines[name] = text
-            trans.write_text("".join(f"{u} {t}\n" for u, t in sorted(lines.items())))
-            total += len(wav) / 16000
+            atomic_write_text(trans, "".join(f"{u} {t}\n" for u, t in sorted(lines.items())))
+            total += len(wav) / SAMPLE_RATE
             n_utt += 1
         summary["splits"][split] = {"speakers": n_spk, "utterances": n_utt, "hours": round(total / 3600, 3)}
     used = sum(v["utterances"] for v in summary["splits"].values())
     # LM / lexicon text: every sentence but those of dev and test (train transcripts included)
     train_text = [t for t in sents[:used] if t not in held_out]
     lm_text = (train_text + sents[used:])[: max(LM_SENTENCES[args.size], len(train_text))]
-    (out / "lm_text.txt").write_text("".join(f"{t}\n" for t in lm_text))
+    atomic_write_text(out / "lm_text.txt", "".join(f"{t}\n" for t in lm_text))
     summary["lm_sentences"] = len(lm_text)
-    (out / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / "corpus.json", json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
 
 

@@ -14,6 +14,7 @@ import platform
 import time
 from pathlib import Path
 
+from ssltk.data.atomic import atomic_write_text
 from ssltk.train.metrics import read_metrics
 
 NAMES = {"finetune": "pre-trained + CTC fine-tuning", "finetune_scratch": "from scratch (same fine-tuning)"}
@@ -117,12 +118,8 @@ def main() -> None:
         results_dir.mkdir(parents=True, exist_ok=True)
         run = collect(args)
         name = f"{args.preset}_{train_hours(run):g}h_{args.labels}.json"
-        tmp = results_dir / f".{name}.tmp"
-        tmp.write_text(json.dumps(run, indent=1) + "\n")
-        tmp.replace(results_dir / name)
-    out = Path(args.out)
-    out.with_suffix(".tmp").write_text(render(results_dir))
-    out.with_suffix(".tmp").replace(out)
+        atomic_write_text(results_dir / name, json.dumps(run, indent=1) + "\n")
+    atomic_write_text(args.out, render(results_dir))
 
 
 if __name__ == "__main__":
