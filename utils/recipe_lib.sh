@@ -6,7 +6,10 @@
 #                                   stage (DIR/.done); an error naming the fix for a stopped or missing one
 #   decode_and_score SYS_DIR CUTS NAME LANG NJ [LM_WEIGHTS] [WORD_SCORES] [BEAM]
 #       greedy + WFST decoding of CUTS with SYS_DIR/best.pt into SYS_DIR/decode_NAME_{greedy,wfst},
-#       each scored with utils/score.sh; several LM weights / word scores are a grid search.
+#       each scored with utils/score.sh; several LM weights / word scores are a grid search. Each
+#       decode dir gets a .done marker naming the best.pt it decoded (skipped while that is current).
+#   run_command                     ./run.sh and every option whose value differs from its default in
+#                                   the script's own option block (no retyped list that can drift)
 
 log() { echo -e "$(date '+%F %T') (${0##*/}:${BASH_LINENO[0]}) $*"; }
 
@@ -29,16 +32,37 @@ finished_checkpoint() {
 }
 
 decode_and_score() {
-  local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} m
+  local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} m dir model
   [ -f "$sys/best.pt" ] || { echo "$0: $sys/best.pt does not exist; run the fine-tuning stage" >&2; return 1; }
-  ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$sys/best.pt" --cuts "$cuts" --method greedy \
-    --lang-dir "$lang" --out-dir "$sys/decode_${name}_greedy" --nj "$nj" >/dev/null
-  # shellcheck disable=SC2086  # lmw / ws may hold several values (grid search)
-  ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$sys/best.pt" --cuts "$cuts" --method wfst \
-    --graph "$lang/TLG.fst" --lang-dir "$lang" --lm-weight $lmw --word-score $ws --beam "$beam" \
-    --out-dir "$sys/decode_${name}_wfst" --nj "$nj" >/dev/null
+  model="$(realpath "$sys/best.pt") $(stat -c '%s %Y' "$sys/best.pt")"
   for m in greedy wfst; do
-    utils/score.sh --utt2spk "$sys/decode_${name}_$m/utt2spk" "$sys/decode_${name}_$m/ref.txt" \
-      "$sys/decode_${name}_$m/hyp.txt" "$sys/decode_${name}_$m/scoring" 2>/dev/null
+    dir=$sys/decode_${name}_$m
+    if [ -f "$dir/.done" ] && [ "$(cat "$dir/.done")" = "$model" ]; then
+      log "  already done: $dir (delete $dir/.done to redo)"; continue
+    fi
+    rm -f "$dir/.done"
+    if [ $m = greedy ]; then
+      ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$sys/best.pt" --cuts "$cuts" --method greedy \
+        --lang-dir "$lang" --out-dir "$dir" --nj "$nj" >/dev/null
+    else
+      # shellcheck disable=SC2086  # lmw / ws may hold several values (grid search)
+      ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$sys/best.pt" --cuts "$cuts" --method wfst \
+        --graph "$lang/TLG.fst" --lang-dir "$lang" --lm-weight $lmw --word-score $ws --beam "$beam" \
+        --out-dir "$dir" --nj "$nj" >/dev/null
+    fi
+    utils/score.sh --utt2spk "$dir/utt2spk" "$dir/ref.txt" "$dir/hyp.txt" "$dir/scoring"
+    echo "$model" > "$dir/.done"
   done
+}
+
+run_command() {
+  local line name default cmd="./${0##*/}"
+  while IFS= read -r line; do
+    [[ $line =~ ^([a-z_]+)=([^#]*) ]] || continue
+    name=${BASH_REMATCH[1]}
+    default=$(eval "echo ${BASH_REMATCH[2]}")
+    case $name in stage|stop_stage) continue ;; esac
+    [ "${!name}" = "$default" ] || cmd+=" --${name//_/-} $(printf %q "${!name}")"
+  done < <(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
+  echo "$cmd"
 }

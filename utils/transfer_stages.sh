@@ -3,10 +3,10 @@
 # sourced by their run.sh after their corpus-specific stages 0-1 have written
 # $manifests/cuts_{train,dev,...}.jsonl.gz:
 #   2 label subset of train (deterministic by seed), 3 lang dir + n-gram LM on the train text + TLG,
-#   4 CTC fine-tuning from $init, 5 greedy and WFST decoding of $sets (LM weight 2, word score -1,
-#   beam 50, the SEW-D paper's setting) scored with utils/score.sh, 6 RESULTS.md.
-# Uses: stage stop_stage manifests lang sys init finetune_config finetune_labels lm_order nj seed
-#       launch sets train_cmd (and the helpers of utils/recipe_lib.sh).
+#   4 CTC fine-tuning from $init, 5 greedy and WFST decoding of $sets scored with utils/score.sh,
+#   6 RESULTS.md.
+# Uses: stage stop_stage manifests lang sys init finetune_config finetune_labels lm_order lm_weight
+#       word_score beam nj seed launch sets train_cmd (and the helpers of utils/recipe_lib.sh).
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   log "Stage 2: $finetune_labels label subset (seed $seed): $manifests/cuts_train -> cuts_train_$finetune_labels"
@@ -38,14 +38,14 @@ fi
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   for set in $sets; do
-    log "Stage 5: decoding $set: greedy and WFST (LM weight 2, word score -1, beam 50)"
-    decode_and_score "$sys" "$manifests/cuts_$set.jsonl.gz" "$set" "$lang" "$nj" 2 -1 50
+    log "Stage 5: decoding $set: greedy and WFST (LM weight $lm_weight, word score $word_score, beam $beam)"
+    decode_and_score "$sys" "$manifests/cuts_$set.jsonl.gz" "$set" "$lang" "$nj" "$lm_weight" "$word_score" "$beam"
   done
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   log "Stage 6: RESULTS.md"
   python3 -m ssltk.bin.results --systems "$sys" --sets $sets --out RESULTS.md \
-    --command "./run.sh --init $init --finetune-labels $finetune_labels"
+    --command "$(run_command)"
   cat RESULTS.md
 fi

@@ -21,6 +21,9 @@ finetune_config=conf/finetune.yaml
 finetune_labels=100h         # 10m | 1h | 10h | 100h | 960h
 tokens=letters               # letters | bpe
 bpe_size=500
+lm_weight=2                  # WFST decoding: LM weight, word score and beam (the SEW-D paper's setting)
+word_score=-1
+beam=50
 nj=8                         # parallel decoding jobs
 ngpu=1                       # GPUs per training job (torchrun when > 1)
 data_dir=data
@@ -34,6 +37,11 @@ case $preset in s3l-*) pretrain_config=${pretrain_config:-conf/pretrain_s3l.yaml
 . ./cmd.sh
 . utils/recipe_lib.sh
 
+# the directory a download produces (DIR/LibriSpeech + DIR/librispeech_finetuning) or the LibriSpeech root
+if [ ! -d "$corpus_dir/train-clean-100" ] && [ -d "$corpus_dir/LibriSpeech" ]; then
+  finetuning_dir=${finetuning_dir:-$corpus_dir/librispeech_finetuning}
+  corpus_dir=$corpus_dir/LibriSpeech
+fi
 finetuning_dir=${finetuning_dir:-$corpus_dir/librispeech_finetuning}
 manifests=$data_dir/manifests
 lang=$data_dir/lang_${tokens}
@@ -117,14 +125,15 @@ fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   for set in dev-clean dev-other test-clean test-other; do
-    log "Stage 6: decoding $set: greedy and WFST (LM weight 2, word score -1, beam 50) -> $sys/decode_${set}_*"
-    decode_and_score "$sys" "$manifests/cuts_$set.jsonl.gz" "$set" "$lang" "$nj" 2 -1 50
+    log "Stage 6: decoding $set: greedy and WFST (LM weight $lm_weight, word score $word_score, beam $beam)" \
+      "-> $sys/decode_${set}_*"
+    decode_and_score "$sys" "$manifests/cuts_$set.jsonl.gz" "$set" "$lang" "$nj" "$lm_weight" "$word_score" "$beam"
   done
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   log "Stage 7: RESULTS.md"
   python3 -m ssltk.bin.results --systems "$sys" --sets dev-clean dev-other test-clean test-other \
-    --command "./run.sh --preset $preset --finetune-labels $finetune_labels" --out RESULTS.md
+    --command "$(run_command)" --out RESULTS.md
   cat RESULTS.md
 fi

@@ -41,6 +41,8 @@ help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
 . utils/recipe_lib.sh
 
 corpus_dir=$data_dir/corpus
+launch="python3"
+[ "$ngpu" -gt 1 ] && launch="torchrun --standalone --nproc_per_node $ngpu"
 manifests=$data_dir/manifests
 lang=$data_dir/lang_char
 case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default|medium) pt=1500; ft=1200 ;;
@@ -58,8 +60,10 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   python3 -c "import espeakng_loader" 2>/dev/null || python3 -m pip install --quiet espeakng-loader
   if ! ls /usr/share/games/fortunes/fortunes >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      (apt-get update -qq && apt-get install -y -qq --no-install-recommends fortunes) >/dev/null 2>&1 \
-        || log "  could not install Debian's fortunes: the corpus uses the built-in grammar text"
+      mkdir -p "$data_dir"
+      (apt-get update -qq && apt-get install -y -qq --no-install-recommends fortunes) >"$data_dir/apt.log" 2>&1 \
+        || log "  could not install Debian's fortunes ($data_dir/apt.log says why): the corpus uses the built-in" \
+          "grammar text"
     else
       log "  Debian's fortunes are not installed (apt-get install fortunes): using the built-in grammar text"
     fi
@@ -94,7 +98,7 @@ fi
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   log "Stage 3: self-supervised pre-training of $preset: $manifests/cuts_train-clean -> $exp_dir/pretrain"
   if done_or_run "$exp_dir/pretrain"; then
-    $train_cmd python3 -m ssltk.bin.pretrain --config "$pretrain_config" --exp-dir "$exp_dir/pretrain" \
+    $train_cmd $launch -m ssltk.bin.pretrain --config "$pretrain_config" --exp-dir "$exp_dir/pretrain" \
       preset=$preset data.train_cuts=$manifests/cuts_train-clean.jsonl.gz \
       data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$pt_updates train.seed=$seed
     touch "$exp_dir/pretrain/.done"
@@ -106,7 +110,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   if done_or_run "$lang"; then
     python3 -m ssltk.bin.prepare_lang --text "$corpus_dir/lm_text.txt" --lang-dir "$lang" --tokens letters \
       --lm-order "$lm_order"
-    python3 -m ssltk.bin.compile_graph --lang-dir "$lang" --arpa "$lang/lm_${lm_order}gram.arpa" 2>/dev/null
+    python3 -m ssltk.bin.compile_graph --lang-dir "$lang" --arpa "$lang/lm_${lm_order}gram.arpa"
     touch "$lang/.done"
   fi
 fi
@@ -124,7 +128,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     fi
     log "Stage 5: CTC fine-tuning ($sys) on $finetune_labels of labels: $init -> $exp_dir/$sys"
     if done_or_run "$exp_dir/$sys"; then
-      $train_cmd python3 -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$exp_dir/$sys" \
+      $train_cmd $launch -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$exp_dir/$sys" \
         --init "$init" finetune.lang_dir=$lang data.train_cuts=$manifests/cuts_train_${finetune_labels}.jsonl.gz \
         data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$ft_updates train.seed=$seed \
         "${extra[@]}"
@@ -148,7 +152,6 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   log "Stage 7: results (utils/score.sh outputs of stage 6) -> $results"
   python3 local/write_results.py --exp-dir "$exp_dir" --corpus-dir "$corpus_dir" --systems $systems \
     --preset "$preset" --labels "$finetune_labels" --results-dir "$(dirname "$results")/results" --out "$results" \
-    --wall-seconds $SECONDS --from-stage $stage \
-    --command "./run.sh --size $size --preset $preset --finetune-labels $finetune_labels --pt-updates $pt_updates --ft-updates $ft_updates --pretrain-config $pretrain_config --finetune-config $finetune_config --data-dir $data_dir --exp-dir $exp_dir"
+    --wall-seconds $SECONDS --from-stage $stage --command "$(run_command)"
   cat "$results"
 fi

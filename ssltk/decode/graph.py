@@ -14,6 +14,10 @@ so decoding can refuse a graph built from another lang dir (`graph_symbols`).
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 from pathlib import Path
 
 from ssltk.data.atomic import atomic_write
@@ -100,8 +104,31 @@ def grammar_fst(lang_dir: Path, arpa: Path):
     if not arpa.is_file():
         raise GraphError(f"ARPA file {arpa} does not exist; train one with python -m ssltk.bin.prepare_lang "
                          "--lm-order N or pass the corpus' LM")
-    text = kaldilm.arpa2fst(str(arpa), "", disambig_symbol="#0", read_symbol_table=str(lang_dir / "words.txt"))
+    with _kaldilm_warnings_only():
+        text = kaldilm.arpa2fst(str(arpa), "", disambig_symbol="#0", read_symbol_table=str(lang_dir / "words.txt"))
     return kaldifst.compile(s=text, acceptor=False)
+
+
+@contextlib.contextmanager
+def _kaldilm_warnings_only():
+    """kaldilm's C++ logs every ARPA section to fd 2 as `<source location>` + `[I] ...` line pairs;
+    pass on its warnings and errors only, so recipes need not throw stderr away."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines()
+            kept = [loc + "\n" + msg for loc, msg in zip([""] + lines, lines)
+                    if msg.startswith(("[W]", "[E]", "[F]"))]
+            kept += [line for line in lines if not line.startswith("[") and "::" not in line and line.strip()]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
 
 
 def compose_lg(lang_dir: Path, arpa: Path):

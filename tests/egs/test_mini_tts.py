@@ -37,6 +37,8 @@ def test_every_stage_runs_and_writes_results(finished):
         for m in ("greedy", "wfst"):
             assert (tmp / "exp" / sys / f"decode_test_{m}" / "scoring" / "wer").read_text().startswith("%WER")
     assert (tmp / "data" / "lang_char" / "TLG.fst").stat().st_size > 0
+    # the recorded command is the run's own options (everything not at its default), not a retyped list
+    assert f"./run.sh --size ci --data-dir {tmp / 'data'}" in results and "--pt-updates 20 --ft-updates 20" in results
 
 
 def test_rerun_skips_finished_stages(finished):
@@ -46,6 +48,9 @@ def test_rerun_skips_finished_stages(finished):
     out = proc.communicate(timeout=600)[0]
     assert proc.returncode == 0, out
     assert out.count("already done") >= 5 and time.time() - start < 120
+    proc = run(tmp, "--stage", "6", "--stop-stage", "6")
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 0 and out.count("already done") == 8, out  # {2 systems} x {dev, test} x {greedy, wfst}
 
 
 def test_killed_pretraining_stage_resumes(tmp_path, finished):
