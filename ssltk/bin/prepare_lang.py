@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ssltk.data.tokens import BpeTokenizer, LetterTokenizer, TokenError, train_bpe
 from ssltk.decode.lang import prepare_lang
-from ssltk.decode.ngram import train_arpa
+from ssltk.decode.ngram import read_arpa, train_arpa
 
 
 def read_texts(cuts: str | None, text: str | None) -> list[str]:
@@ -31,17 +31,8 @@ def read_texts(cuts: str | None, text: str | None) -> list[str]:
 
 
 def arpa_unigrams(path: str) -> list[str]:
-    words, section = [], False
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith("\\"):
-                section = line == "\\1-grams:"
-                continue
-            parts = line.split()
-            if section and len(parts) >= 2 and not parts[1].startswith("<"):
-                words.append(parts[1])
-    return words
+    """The words of an ARPA LM (its unigrams, without <s>, </s>, <unk>)."""
+    return [words[0] for _, words, _, _ in read_arpa(path, max_order=1) if not words[0].startswith("<")]
 
 
 def main(argv=None) -> None:

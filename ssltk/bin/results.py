@@ -9,24 +9,20 @@ average forward time per utterance (batch 1, fp32) and the network's real-time f
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 
+from ssltk.data.atomic import atomic_write_text
+from ssltk.decode.score import read_scored
+
 
 def row(system: Path, dataset: str) -> str:
-    cells = []
-    stats = None
-    for m in ("greedy", "wfst"):
-        d = system / f"decode_{dataset}_{m}"
-        wer_file = d / "scoring" / "wer"
-        if not wer_file.is_file():
-            cells.append("-")
-            continue
-        stats = json.loads((d / "stats.json").read_text())
-        wer = wer_file.read_text().split()[1]
-        cells.append(wer + (f" (lm {stats['lm_weight']}, ws {stats['word_score']})" if m == "wfst" else ""))
+    scored = {m: read_scored(system / f"decode_{dataset}_{m}") for m in ("greedy", "wfst")}
+    cells = ["-" if r is None else r["wer_line"].split()[1] for r in scored.values()]
+    if (wfst := scored["wfst"]) is not None:
+        cells[1] += f" (lm {wfst['stats']['lm_weight']}, ws {wfst['stats']['word_score']})"
+    stats = next((r["stats"] for r in reversed(scored.values()) if r is not None), None)
     timing = f"{stats['avg_forward_s']:.3f} s / {stats['forward_rtf']:.4f}" if stats else "-"
     return f"| {system.name} | {dataset} | {cells[0]} | {cells[1]} | {timing} |"
 
@@ -42,7 +38,7 @@ def main(argv=None) -> None:
              f"`{args.command}`; WER from utils/score.sh.", "",
              "| system | set | WER greedy (%) | WER WFST (%) | forward per utterance / RTF |", "|---|---|---|---|---|"]
     lines += [row(Path(s), d) for s in args.systems for d in args.sets]
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    atomic_write_text(args.out, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -108,6 +108,27 @@ def _lookup(prob, gamma, g: tuple) -> float:
     return gamma[n - 1].get(g[:-1], 1.0) * _lookup(prob, gamma, g[1:])
 
 
+def read_arpa(path: str | Path, max_order: int | None = None):
+    """Stream an ARPA file's entries as (order, words, log10 prob, log10 backoff or None), up to
+    `max_order` (the rest of the file is not read: the unigrams of a 4-gram are cheap)."""
+    section = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("ngram ") or line in ("\\data\\", "\\end\\"):
+                continue
+            if line.startswith("\\") and line.endswith("-grams:"):
+                section = int(line[1:line.index("-")])
+                if max_order is not None and section > max_order:
+                    return
+                continue
+            tabs = "\t" in line
+            parts = line.split("\t") if tabs else line.split()
+            words = tuple(parts[1].split()) if tabs else tuple(parts[1:1 + section])
+            backoff = float(parts[-1]) if len(parts) > (2 if tabs else 1 + section) else None
+            yield section, words, float(parts[0]), backoff
+
+
 class ArpaModel:
     """A minimal ARPA reader for scoring (the same back-off rule as KenLM's query)."""
 
@@ -115,21 +136,11 @@ class ArpaModel:
         self.prob: dict[tuple, float] = {}
         self.backoff: dict[tuple, float] = {}
         self.order = 0
-        section = 0
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if not line or line.startswith("ngram ") or line in ("\\data\\", "\\end\\"):
-                continue
-            if line.startswith("\\") and line.endswith("-grams:"):
-                section = int(line[1:line.index("-")])
-                self.order = max(self.order, section)
-                continue
-            parts = line.split("\t") if "\t" in line else line.split()
-            lp = float(parts[0])
-            words = tuple(parts[1].split()) if "\t" in line else tuple(parts[1:1 + section])
+        for order, words, lp, backoff in read_arpa(path):
+            self.order = max(self.order, order)
             self.prob[words] = lp
-            if len(parts) > (2 if "\t" in line else 1 + section):
-                self.backoff[words] = float(parts[-1])
+            if backoff is not None:
+                self.backoff[words] = backoff
 
     def log10p(self, history: tuple, word: str) -> float:
         history = history[-(self.order - 1):] if self.order > 1 else ()

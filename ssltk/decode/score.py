@@ -1,8 +1,10 @@
-"""Reading Kaldi-style text files for scoring (utils/score.sh, ssltk.bin.score); the WER counts
-themselves are ssltk.train.metrics.error_counts (fine-tuning validates with the same routine).
+"""Reading what scoring reads and writes: Kaldi-style text files (utils/score.sh, ssltk.bin.score)
+and a scored decode dir (for the results tables). The WER counts themselves are
+ssltk.train.metrics.error_counts (fine-tuning validates with the same routine).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -20,3 +22,14 @@ def read_kaldi_text(path: str | Path) -> dict[str, str]:
             raise ValueError(f"{path}:{n}: utterance {parts[0]} appears twice")
         out[parts[0]] = parts[1].strip() if len(parts) > 1 else ""
     return out
+
+
+def read_scored(decode_dir: str | Path) -> dict | None:
+    """{'wer_line': utils/score.sh's `%WER ...` line, 'wer': its number, 'stats': the decoder's
+    stats.json} of a decode dir, or None if it has not been scored."""
+    d = Path(decode_dir)
+    wer_file, stats_file = d / "scoring" / "wer", d / "stats.json"
+    if not (wer_file.is_file() and stats_file.is_file()):
+        return None
+    line = wer_file.read_text().strip()
+    return {"wer_line": line, "wer": float(line.split()[1]), "stats": json.loads(stats_file.read_text())}

@@ -38,3 +38,15 @@ def test_perplexity_agrees_with_kenlm(corpus, tmp_path):
 def test_empty_text_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no text"):
         train_arpa(["", "  "], 2, tmp_path / "x.arpa")
+
+
+def test_one_arpa_reader_streams_entries_and_stops_at_max_order(tmp_path):
+    from ssltk.bin.prepare_lang import arpa_unigrams
+    from ssltk.decode.ngram import read_arpa
+
+    arpa = train_arpa(["THE CAT SAT", "THE DOG SAT"], order=3, path=tmp_path / "lm.arpa")
+    entries = list(read_arpa(arpa))
+    assert {o for o, *_ in entries} == {1, 2, 3}
+    assert all(len(w) == o for o, w, *_ in entries)
+    assert [e for e in entries if e[0] == 1] == list(read_arpa(arpa, max_order=1))
+    assert sorted(arpa_unigrams(str(arpa))) == ["CAT", "DOG", "SAT", "THE"]

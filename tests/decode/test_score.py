@@ -81,3 +81,22 @@ def test_score_sh_usage_and_missing_inputs(tmp_path):
                            str(write(tmp_path / "r", {"u": "AB"})), str(write(tmp_path / "h", {"u": "AC"})),
                            str(tmp_path / "o")], capture_output=True, text=True)
     assert proc.returncode == 0 and (tmp_path / "o" / "cer").read_text().startswith("%CER 50.00 [ 1 / 2")
+
+
+def test_results_table_reads_scored_decode_dirs(tmp_path):
+    import json
+
+    from ssltk.bin import results
+
+    sys_dir = tmp_path / "exp" / "ft"
+    for m, wer in (("greedy", "20.00"), ("wfst", "10.00")):
+        d = sys_dir / f"decode_test_{m}"
+        (d / "scoring").mkdir(parents=True)
+        (d / "scoring" / "wer").write_text(f"%WER {wer} [ 1 / 10, 0 ins, 0 del, 1 sub ]\n")
+        (d / "stats.json").write_text(json.dumps({"lm_weight": 2.0, "word_score": -1.0, "avg_forward_s": 0.0123,
+                                                  "forward_rtf": 0.00456}))
+    results.main(["--systems", str(sys_dir), "--sets", "test", "dev", "--command", "./run.sh", "--out",
+                  str(tmp_path / "RESULTS.md")])
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert "| ft | test | 20.00 | 10.00 (lm 2.0, ws -1.0) | 0.012 s / 0.0046 |" in table
+    assert "| ft | dev | - | - | - |" in table  # not decoded: a dash, not a crash

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ssltk.data.atomic import atomic_write_text
+from ssltk.decode.score import read_scored
 from ssltk.train.metrics import read_metrics
 
 NAMES = {"finetune": "pre-trained + CTC fine-tuning", "finetune_scratch": "from scratch (same fine-tuning)"}
@@ -33,11 +34,12 @@ def collect(args) -> dict:
     for sys in args.systems:
         row = {"system": sys}
         for m in ("greedy", "wfst"):
-            d = exp / sys / f"decode_test_{m}"
-            stats = json.loads((d / "stats.json").read_text())
-            row[m] = (d / "scoring" / "wer").read_text().strip()
+            scored = read_scored(exp / sys / f"decode_test_{m}")
+            if scored is None:
+                raise SystemExit(f"error: {exp / sys / f'decode_test_{m}'} is not scored; run stage 6")
+            row[m] = scored["wer_line"]
             if m == "wfst":
-                row["lm_weight"], row["word_score"] = stats["lm_weight"], stats["word_score"]
+                row["lm_weight"], row["word_score"] = scored["stats"]["lm_weight"], scored["stats"]["word_score"]
         row["finetune_minutes"] = minutes_between(exp / sys / "config.yaml", exp / sys / ".done")
         rows.append(row)
     info = Path(args.corpus_dir) / "corpus.json"
