@@ -150,90 +150,111 @@ def _needs_trim(supervisions) -> bool:
     return False
 
 
+def _write_parts(manifests: dict, parts: list[str], out_dir: Path) -> list[Path]:
+    """cuts_<part>.jsonl.gz for each part of a lhotse recipe's {part: {recordings, supervisions}}."""
+    return [_write_cuts(manifests[p]["recordings"], manifests[p]["supervisions"], out_dir / f"cuts_{p}.jsonl.gz")
+            for p in parts]
+
+
+def _require(path: Path, what: str) -> None:
+    if not path.exists():
+        raise CorpusError(f"{path} does not exist: {what}")
+
+
+def librispeech(corpus_dir: Path, out_dir: Path, parts: list[str]) -> list[Path]:
+    """Any LibriSpeech-layout parts (read by ssltk: bad entries are skipped and listed)."""
+    for part in parts:
+        _require(corpus_dir / part, f"expected the LibriSpeech layout {part}/<speaker>/<chapter>/"
+                                    "<speaker>-<chapter>-<utt>.flac + .trans.txt")
+    written = []
+    for part in parts:
+        recordings, supervisions, problems = read_librispeech_part(corpus_dir / part)
+        written.append(_write_cuts(recordings, supervisions, out_dir / f"cuts_{part}.jsonl.gz", problems))
+    return written
+
+
+def tedlium(corpus_dir: Path, out_dir: Path, parts: list[str]) -> list[Path]:
+    """TED-LIUM 3's legacy/{train,dev,test}/{sph,stm}."""
+    from lhotse.recipes import prepare_tedlium
+
+    for part in parts:
+        for sub in ("sph", "stm"):
+            _require(corpus_dir / "legacy" / part / sub, "expected TED-LIUM 3's legacy/{train,dev,test}/{sph,stm} "
+                                                         "(pass the TEDLIUM_release-3 root)")
+    sphere_without_sph2pipe()
+    return _write_parts(prepare_tedlium(corpus_dir, dataset_parts=parts, num_jobs=1), parts, out_dir)
+
+
+def voxpopuli(corpus_dir: Path, out_dir: Path, parts: list[str]) -> list[Path]:
+    """VoxPopuli English ASR: raw_audios/en/<year>/*.ogg and asr_en.tsv.gz."""
+    import shutil
+
+    from lhotse.recipes import prepare_voxpopuli
+
+    tsv = corpus_dir / "asr_en.tsv.gz"
+    _require(tsv, "put VoxPopuli's annotations/asr/asr_en.tsv.gz there (the recipe cannot download it offline)")
+    _require(corpus_dir / "raw_audios" / "en", "expected VoxPopuli's raw_audios/en/<year>/<session>_original.ogg")
+    lhotse_dir = out_dir / "voxpopuli_lhotse"
+    lhotse_dir.mkdir(exist_ok=True)
+    shutil.copy(tsv, lhotse_dir / "asr_en.tsv.gz")  # lhotse reads (or else downloads) it there
+    manifests = prepare_voxpopuli(corpus_dir, output_dir=lhotse_dir, task="asr", lang="en", num_jobs=1)
+    return _write_parts(manifests, parts, out_dir)
+
+
+def switchboard(corpus_dir: Path, out_dir: Path, parts: list[str]) -> list[Path]:
+    """Switchboard-1 audio (LDC97S62); parts = [the unpacked swb_ms98_transcriptions dir]."""
+    from lhotse.recipes import prepare_switchboard
+
+    transcripts = Path(parts[0]) if parts else None
+    if transcripts is None or not transcripts.is_dir():
+        raise CorpusError(f"Switchboard transcripts dir {transcripts} does not exist: pass the unpacked "
+                          "swb_ms98_transcriptions (the recipe cannot download it offline)")
+    if not any(corpus_dir.rglob("*.sph")):
+        raise CorpusError(f"no .sph files under {corpus_dir}: expected LDC97S62 (Switchboard-1 audio)")
+    sphere_without_sph2pipe()
+    m = prepare_switchboard(corpus_dir, transcripts_dir=transcripts, absolute_paths=True)
+    return [_write_cuts(m["recordings"], m["supervisions"], out_dir / "cuts_swbd.jsonl.gz")]
+
+
+def fisher(corpus_dir: Path, out_dir: Path, parts: list[str]) -> list[Path]:
+    """Fisher English: LDC audio / transcript pairs under corpus_dir."""
+    from lhotse.recipes import prepare_fisher_english
+
+    dirs = {"audio": ["LDC2004S13", "LDC2005S13"], "transcripts": ["LDC2004T19", "LDC2005T19"]}
+    present = {k: [d for d in v if (corpus_dir / d).is_dir()] for k, v in dirs.items()}
+    if not present["audio"] or len(present["audio"]) != len(present["transcripts"]):
+        raise CorpusError(f"{corpus_dir} must hold Fisher's LDC audio/transcript pairs "
+                          "(LDC2004S13 + LDC2004T19, and/or LDC2005S13 + LDC2005T19)")
+    sphere_without_sph2pipe()
+    m = prepare_fisher_english(corpus_dir, out_dir / "fisher_lhotse", audio_dirs=present["audio"],
+                               transcript_dirs=present["transcripts"], absolute_paths=True)
+    return [_write_cuts(m["recordings"], m["supervisions"], out_dir / "cuts_fisher.jsonl.gz")]
+
+
+def eval2000(corpus_dir: Path, out_dir: Path, parts: list[str]) -> list[Path]:
+    """Hub5'00: LDC2002S09 audio and LDC2002T43 references."""
+    from lhotse.recipes import prepare_eval2000
+
+    for d in ("LDC2002S09/hub5e_00/english", "LDC2002T43/reference/english"):
+        _require(corpus_dir / d, "expected the Hub5'00 (eval2000) LDC dirs")
+    sphere_without_sph2pipe()
+    m = prepare_eval2000(corpus_dir, out_dir / "eval2000_lhotse", absolute_paths=True)
+    return [_write_cuts(m["recordings"], m["supervisions"], out_dir / "cuts_eval2000.jsonl.gz")]
+
+
+CORPORA = {"librispeech": librispeech, "tedlium": tedlium, "voxpopuli": voxpopuli, "switchboard": switchboard,
+           "fisher": fisher, "eval2000": eval2000}
+"""Corpus name -> function(corpus_dir, out_dir, parts) writing its cuts manifests."""
+
+
 def prepare_cuts(corpus: str, corpus_dir: str | Path, out_dir: str | Path, parts: list[str]) -> list[Path]:
+    if corpus not in CORPORA:
+        raise CorpusError(f"unknown corpus {corpus!r}; known: {', '.join(CORPORA)}")
     corpus_dir, out_dir = Path(corpus_dir).resolve(), Path(out_dir)  # absolute audio paths in manifests
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus directory {corpus_dir} does not exist; pass --corpus-dir to the recipe")
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    match corpus:
-        case "librispeech":
-            for part in parts:
-                if not (corpus_dir / part).is_dir():
-                    raise CorpusError(f"{corpus_dir / part} does not exist: expected the LibriSpeech layout "
-                                      f"{part}/<speaker>/<chapter>/<speaker>-<chapter>-<utt>.flac + .trans.txt")
-            for part in parts:
-                recordings, supervisions, problems = read_librispeech_part(corpus_dir / part)
-                written.append(_write_cuts(recordings, supervisions, out_dir / f"cuts_{part}.jsonl.gz", problems))
-        case "tedlium":
-            from lhotse.recipes import prepare_tedlium
-
-            for part in parts:
-                for sub in ("sph", "stm"):
-                    if not (corpus_dir / "legacy" / part / sub).is_dir():
-                        raise CorpusError(f"{corpus_dir / 'legacy' / part / sub} does not exist: expected TED-LIUM 3's "
-                                          "legacy/{train,dev,test}/{sph,stm} (pass the TEDLIUM_release-3 root)")
-            sphere_without_sph2pipe()
-            manifests = prepare_tedlium(corpus_dir, dataset_parts=parts, num_jobs=1)
-            for part in parts:
-                m = manifests[part]
-                written.append(_write_cuts(m["recordings"], m["supervisions"], out_dir / f"cuts_{part}.jsonl.gz"))
-        case "voxpopuli":
-            import shutil
-
-            from lhotse.recipes import prepare_voxpopuli
-
-            tsv = corpus_dir / "asr_en.tsv.gz"
-            if not tsv.is_file():
-                raise CorpusError(f"{tsv} does not exist: put VoxPopuli's annotations/asr/asr_en.tsv.gz there "
-                                  "(the recipe cannot download it offline)")
-            if not (corpus_dir / "raw_audios" / "en").is_dir():
-                raise CorpusError(f"{corpus_dir / 'raw_audios' / 'en'} does not exist: expected VoxPopuli's "
-                                  "raw_audios/en/<year>/<session>_original.ogg")
-            lhotse_dir = out_dir / "voxpopuli_lhotse"
-            lhotse_dir.mkdir(exist_ok=True)
-            shutil.copy(tsv, lhotse_dir / "asr_en.tsv.gz")  # lhotse reads (or else downloads) it there
-            manifests = prepare_voxpopuli(corpus_dir, output_dir=lhotse_dir, task="asr", lang="en", num_jobs=1)
-            for part in parts:
-                m = manifests[part]
-                written.append(_write_cuts(m["recordings"], m["supervisions"], out_dir / f"cuts_{part}.jsonl.gz"))
-        case "switchboard":
-            from lhotse.recipes import prepare_switchboard
-
-            transcripts = Path(parts[0]) if parts else None
-            if transcripts is None or not transcripts.is_dir():
-                raise CorpusError(f"Switchboard transcripts dir {transcripts} does not exist: pass the unpacked "
-                                  "swb_ms98_transcriptions (the recipe cannot download it offline)")
-            if not any(corpus_dir.rglob("*.sph")):
-                raise CorpusError(f"no .sph files under {corpus_dir}: expected LDC97S62 (Switchboard-1 audio)")
-            sphere_without_sph2pipe()
-            m = prepare_switchboard(corpus_dir, transcripts_dir=transcripts, absolute_paths=True)
-            written.append(_write_cuts(m["recordings"], m["supervisions"], out_dir / "cuts_swbd.jsonl.gz"))
-        case "fisher":
-            from lhotse.recipes import prepare_fisher_english
-
-            dirs = {"audio": ["LDC2004S13", "LDC2005S13"], "transcripts": ["LDC2004T19", "LDC2005T19"]}
-            present = {k: [d for d in v if (corpus_dir / d).is_dir()] for k, v in dirs.items()}
-            if not present["audio"] or len(present["audio"]) != len(present["transcripts"]):
-                raise CorpusError(f"{corpus_dir} must hold Fisher's LDC audio/transcript pairs "
-                                  "(LDC2004S13 + LDC2004T19, and/or LDC2005S13 + LDC2005T19)")
-            sphere_without_sph2pipe()
-            m = prepare_fisher_english(corpus_dir, out_dir / "fisher_lhotse", audio_dirs=present["audio"],
-                                       transcript_dirs=present["transcripts"], absolute_paths=True)
-            written.append(_write_cuts(m["recordings"], m["supervisions"], out_dir / "cuts_fisher.jsonl.gz"))
-        case "eval2000":
-            from lhotse.recipes import prepare_eval2000
-
-            for d in ("LDC2002S09/hub5e_00/english", "LDC2002T43/reference/english"):
-                if not (corpus_dir / d).is_dir():
-                    raise CorpusError(f"{corpus_dir / d} does not exist: expected the Hub5'00 (eval2000) LDC dirs")
-            sphere_without_sph2pipe()
-            m = prepare_eval2000(corpus_dir, out_dir / "eval2000_lhotse", absolute_paths=True)
-            written.append(_write_cuts(m["recordings"], m["supervisions"], out_dir / "cuts_eval2000.jsonl.gz"))
-        case _:
-            raise CorpusError(f"unknown corpus {corpus!r}")
-    return written
-
+    return CORPORA[corpus](corpus_dir, out_dir, parts)
 
 
 def _combine(paths: list[Path], out: Path) -> Path:
