@@ -67,7 +67,7 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
     # cosine similarity / 0.5.
     "s3l-base": ("w2v2-mid", {
         "arch": "s3l", "context": {"layers": 4, "layerdrop": 0.0}, "dropout_input": 0.0,
-        "objective": {"num_negatives": 100, "temperature": 0.5},
+        "objective": {"temperature": 0.5},  # num_negatives 100 is already the default
     }),
     "s3l-mini": ("s3l-base", {
         "context": {"dim": 128, "heads": 2, "pos_conv_kernel": 32},

@@ -69,7 +69,6 @@ def test_decode_errors_name_the_fix(model, tmp_path):
 def test_a_graph_from_another_lang_dir_is_refused(model, tmp_path, capsys):
     """A BPE graph with a letter model (or a graph with another words.txt) decodes garbage: it must
     stop with the reason instead of reporting a WER."""
-    d = model["dir"]
     text = tmp_path / "text.txt"
     text.write_text("THE CAT SAT\nA DOG RAN\nTHE MAT\nA CAT\nTHE DOG SAT ON A MAT\n" * 20)
     prepare_lang.main(["--text", str(text), "--lang-dir", str(tmp_path / "bpe"), "--tokens", "bpe",

@@ -33,9 +33,9 @@ def test_every_stage_runs_and_writes_results(finished):
         assert f"Stage {n}:" in out
     results = (tmp / "RESULTS.md").read_text()
     assert "| pre-trained + CTC fine-tuning |" in results and "| from scratch" in results
-    for sys in ("finetune", "finetune_scratch"):
+    for system in ("finetune", "finetune_scratch"):
         for m in ("greedy", "wfst"):
-            assert (tmp / "exp" / sys / f"decode_test_{m}" / "scoring" / "wer").read_text().startswith("%WER")
+            assert (tmp / "exp" / system / f"decode_test_{m}" / "scoring" / "wer").read_text().startswith("%WER")
     assert (tmp / "data" / "lang_char" / "TLG.fst").stat().st_size > 0
     # the recorded command is the run's own options (everything not at its default), not a retyped list
     assert f"./run.sh --size ci --data-dir {tmp / 'data'}" in results and "--pt-updates 20 --ft-updates 20" in results

@@ -50,9 +50,24 @@ def test_unknown_preset_lists_valid_ones():
 
 
 def test_presets_are_written_as_differences():
-    # SEW-D rows inherit everything but what the paper changes
-    assert get_preset("sewd-base+").frontend.c == 96 and get_preset("sewd-base").frontend.c == 64
-    assert get_preset("sewd-mid").context.layers == 24 and get_preset("sewd-small").context.layers == 12
+    """Every preset names an existing parent and each of its overrides changes the parent's value
+    (a repeated value would hide what the variant really changes)."""
+    from ssltk.config import to_dict
+    from ssltk.models.presets import PRESETS
+
+    def leaves(d, prefix=""):
+        for k, v in d.items():
+            yield from leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else [(prefix + k, v)]
+
+    for name, (parent, overrides) in PRESETS.items():
+        if parent is None:
+            assert overrides == {}, name
+            continue
+        assert parent in PRESETS, f"{name}: unknown parent {parent}"
+        base = dict(leaves(to_dict(get_preset(parent))))
+        for key, value in leaves(overrides):
+            value = list(value) if isinstance(value, tuple) else value
+            assert base[key] != value, f"{name} repeats {key}={value!r} of its parent {parent}"
 
 
 

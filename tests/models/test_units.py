@@ -73,10 +73,17 @@ def test_padded_batch_equals_each_utterance_alone_without_masks():
 
 def test_loss_trains_the_encoder_and_head_not_the_codebook():
     model, wav, lens = unit_model("masking.prob=0.5", "masking.length=2")
-    res = MaskedPredictionObjective(unmasked_weight=0.5)(model.train()(wav, lens))
+    out = model.train()(wav, lens)
+    res = MaskedPredictionObjective(unmasked_weight=0.5)(out)
+    # with an unmasked weight every valid frame counts; masked ones are a proper part of them
+    assert res.sample_size == int(out.valid.sum()) and 0 < int(out.masked.sum()) < res.sample_size
+    centroids = {k: v.clone() for k, v in model.codebook.state_dict().items()}
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
     res.loss.backward()
-    assert res.sample_size == int(model(wav, lens).valid.sum()) or res.sample_size > 0
     assert model.head.weight.grad.abs().sum() > 0
     assert model.encoder.stage1.layers[0].ffn.fc1.weight.grad.abs().sum() > 0
-    assert all(not b.requires_grad for b in model.codebook.buffers())
+    opt.step()
+    assert all(torch.equal(centroids[k], v) for k, v in model.codebook.state_dict().items())
+    codebook = {id(t) for t in model.codebook.state_dict(keep_vars=True).values()}
+    assert not codebook & {id(p) for p in model.parameters()}  # not something an optimizer could touch
     assert 0 <= res.metrics["accuracy"] <= 1 and 1 <= res.metrics["unit_perplexity"] <= 6

@@ -20,3 +20,12 @@ def test_known_value_and_impossible_targets():
     assert torch.isclose(ctc_loss(logits, torch.tensor([1]), [[1]]), expected)
     # a target longer than the frames is impossible: zero_infinity gives 0, not inf
     assert ctc_loss(torch.randn(1, 2, 3), torch.tensor([2]), [[1, 2, 1]]).item() == 0.0
+
+
+def test_greedy_decode_merges_repeats_drops_blanks_and_respects_lengths():
+    from ssltk.objectives.ctc import greedy_decode
+
+    ids = torch.tensor([[1, 1, 0, 1, 2, 2, 0, 3], [2, 0, 2, 2, 0, 0, 0, 0]])
+    logits = torch.nn.functional.one_hot(ids, 4).float()
+    # a blank between repeats keeps both; frames past the length are ignored
+    assert greedy_decode(logits, torch.tensor([8, 3])) == [[1, 1, 2, 3], [2, 2]]
