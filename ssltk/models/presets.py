@@ -78,7 +78,7 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
     "w2v2-test": ("w2v2-base", {
         "frontend": {"c": 32}, "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8,
                                             "pos_conv_groups": 4},
-        "quantizer": {"groups": 2, "entries": 8, "dim": 16}, "head": {"dim": 16},
+        "quantizer": {"entries": 8, "dim": 16}, "head": {"dim": 16},
         "objective": {"num_negatives": 5},
     }),
     "w2v2-large-test": ("w2v2-test", {"frontend": {"norm": "layer", "bias": True},
@@ -88,7 +88,7 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
                                "head": {"type": "mlp", "hidden": 32}, "feature_projection": "auto"}),
     "sewd-test": ("sew-test", {"context": {"attention": "disentangled", "layer_norm_eps": 1e-7,
                                            "position_buckets": 8, "max_relative_positions": 32}}),
-    "fbank-test": ("sew-test", {"frontend": {"type": "fbank", "c": 8, "n_mels": 20, "fbank_dim": 32}}),
+    "fbank-test": ("sew-test", {"frontend": {"type": "fbank", "n_mels": 20, "fbank_dim": 32}}),
     "s3l-test": ("s3l-base", {
         "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8, "pos_conv_groups": 4},
         "s3l": {"n_mels": 16, "conv1": [[24, 5, 2], [32, 5, 2]], "conv2": [[48, 5, 2], [32, 1, 1]],
