@@ -14,7 +14,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ssltk", "ssltk.*"]),
     install_requires=[
-        # Any spec must admit 2.13.0, or pip pulls a CUDA build (see shared/FACTS.md).
+        # Any spec must admit 2.13.0 (the local CPU wheel), or pip pulls a multi-GB CUDA build.
         "torch>=2.4",
         "numpy",
         "pyyaml",

@@ -117,7 +117,8 @@ def crop_offset(cut_id: str, num_samples: int, max_samples: int, seed: int, epoc
 
 
 def sphere_without_sph2pipe() -> None:
-    """Read NIST sphere (.sph, PCM) with libsndfile when the sph2pipe binary is absent (shared/FACTS.md)."""
+    """Read NIST sphere (.sph, PCM) with libsndfile when the sph2pipe binary is absent (lhotse would
+    otherwise shell out to sph2pipe and fail)."""
     import shutil
 
     if shutil.which("sph2pipe") is None:

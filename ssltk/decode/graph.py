@@ -5,7 +5,7 @@ i with log-prob column i - 1):
     T: input = CTC token id + 1 (0 is epsilon), output = token id (blank -> epsilon)
     L: input = token ids and #n disambiguation symbols, output = word ids
     G: words -> words, back-off arcs carry #0 on the input (kaldilm arpa2fst)
-Build order (shared/FACTS.md): LG = det*(L o G) -> minimize_encoded -> disambiguation
+Build order (as icefall and Kaldi compose them): LG = det*(L o G) -> minimize_encoded -> disambiguation
 symbols to epsilon -> rmepsilon -> arcsort; TLG = det(T o LG) -> minimize.
 The written graph carries its symbol tables (input: <eps> + the CTC tokens, output: words),
 so decoding can refuse a graph built from another lang dir (`graph_symbols`).
