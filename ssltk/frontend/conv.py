@@ -117,7 +117,7 @@ class ConvFeatureEncoder(nn.Module):
 def build_frontend(cfg: FrontendConfig) -> nn.Module:
     """Closed match over the feature-encoder types of FrontendConfig."""
     match cfg.type:
-        case "wfe-o" | "wfe-c":
+        case "wfe-o" | "wfe-c" | "conv":
             return ConvFeatureEncoder(cfg.conv_layers(), cfg.norm, cfg.bias)
         case "fbank":
             from ssltk.frontend.fbank import FilterbankFeatureEncoder

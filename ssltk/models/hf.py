@@ -45,15 +45,18 @@ class ConversionError(ConfigError):
 
 
 def frontend_from_convs(dims, kernels, strides, norm: str, bias: bool) -> FrontendConfig:
-    """Recognise a transformers conv stack as WFE-O / WFE-C with c and l."""
+    """A transformers conv stack as WFE-O / WFE-C (with c and l) when it is one, else as its
+    explicit list of layers (frontend.type=conv)."""
     target = [(int(d), int(k), int(s)) for d, k, s in zip(dims, kernels, strides)]
+    if not (len(target) == len(dims) == len(kernels) == len(strides)) or not target:
+        raise ConversionError(f"conv_dim / conv_kernel / conv_stride must be lists of one length "
+                              f"(got {list(dims)}, {list(kernels)}, {list(strides)})")
     for kind in ("wfe-o", "wfe-c"):
         for extra in range(4):
-            cand = FrontendConfig(type=kind, c=int(dims[0]), l=extra, norm=norm, bias=bias)
+            cand = FrontendConfig(type=kind, c=target[0][0], l=extra, norm=norm, bias=bias)
             if [(s.out_channels, s.kernel, s.stride) for s in cand.conv_layers()] == target:
                 return cand
-    raise ConversionError(f"conv stack dims={list(dims)} kernels={list(kernels)} strides={list(strides)} "
-                          "is neither WFE-O nor WFE-C(-l); ssltk cannot represent it")
+    return FrontendConfig(type="conv", layers=tuple(target), norm=norm, bias=bias)
 
 
 def config_from_hf(hf: dict) -> ModelConfig:

@@ -13,6 +13,8 @@ transformers = pytest.importorskip("transformers")
 
 SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
              conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, mask_time_prob=0.05)
+# neither WFE-O nor WFE-C: 5 layers of growing width (transformers allows any conv stack)
+ODD_CONV = dict(conv_dim=(16, 24, 32, 32, 48), conv_kernel=(10, 3, 3, 2, 2), conv_stride=(5, 2, 2, 2, 2))
 WFE_C = dict(conv_dim=(8, 16, 16, 16, 16, 32, 32, 32, 32, 64, 64, 64, 64),
              conv_kernel=(10, 3, 1, 3, 1, 3, 1, 3, 1, 2, 1, 2, 1), conv_stride=(5, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1))
 
@@ -26,6 +28,9 @@ def hf_models():
         "w2v2-pretraining": lambda: t.Wav2Vec2ForPreTraining(t.Wav2Vec2Config(
             **SMALL, codevector_dim=16, proj_codevector_dim=16, num_codevectors_per_group=8)),
         "w2v2-ctc": lambda: t.Wav2Vec2ForCTC(t.Wav2Vec2Config(**SMALL, vocab_size=29)),
+        "w2v2-odd-conv": lambda: t.Wav2Vec2Model(t.Wav2Vec2Config(**{**SMALL, **ODD_CONV})),
+        "sew-d-odd-conv": lambda: t.SEWDModel(t.SEWDConfig(**{**SMALL, **ODD_CONV}, squeeze_factor=2,
+                                                           position_buckets=8, max_position_embeddings=32)),
         "sew": lambda: t.SEWModel(t.SEWConfig(**{**SMALL, **WFE_C, "num_conv_pos_embeddings": 31},
                                               squeeze_factor=2)),
         "sew-ctc": lambda: t.SEWForCTC(t.SEWConfig(**{**SMALL, **WFE_C}, squeeze_factor=2, vocab_size=29)),
@@ -110,12 +115,20 @@ def test_export_import_round_trip_is_exact_and_loads_in_transformers(converted, 
                                    base_model(hf)(wav).last_hidden_state)
 
 
+def test_any_conv_stack_is_a_list_of_layers_and_named_stacks_keep_their_names():
+    odd = config_from_hf(transformers.Wav2Vec2Config(**{**SMALL, **ODD_CONV}).to_dict())
+    assert odd.frontend.type == "conv" and odd.frontend.layers == tuple(zip(*ODD_CONV.values()))
+    assert odd.frontend.describe() == "conv-5x-c16..48-s80"
+    sew = config_from_hf(transformers.SEWConfig(**{**SMALL, **WFE_C}).to_dict())
+    assert sew.frontend.describe() == "WFE-C-c8-l1"
+
+
 def test_unsupported_configs_are_clear_errors(tmp_path):
     with pytest.raises(ConversionError, match="model_type 'hubert' is not supported"):
         config_from_hf({"model_type": "hubert"})
     cfg = transformers.Wav2Vec2Config(**SMALL).to_dict()
-    cfg["conv_dim"] = [32, 16, 32, 32, 32, 32, 32]
-    with pytest.raises(ConversionError, match="neither WFE-O nor WFE-C"):
+    cfg["conv_kernel"] = [10, 3, 3]
+    with pytest.raises(ConversionError, match="must be lists of one length"):
         config_from_hf(cfg)
     with pytest.raises(ConversionError, match="config.json does not exist"):
         import_hf_dir(tmp_path)
