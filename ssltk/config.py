@@ -60,12 +60,26 @@ def merge(cfg: T, data: dict, where: str = "") -> T:
         current = getattr(cfg, key)
         if dataclasses.is_dataclass(current):
             changes[key] = merge(current, value, path)
+        elif isinstance(current, dict) and isinstance(value, dict):  # a mapping field: nested keys merge
+            changes[key] = deep_merge(current, value)
         else:
             changes[key] = _coerce(value, hints[key], path)
     try:
         return dataclasses.replace(cfg, **changes)
     except (ValueError, TypeError) as e:
         raise ConfigError(f"{where or 'config'}: {e}") from None
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """A copy of `base` with `update`'s keys replaced, nested mappings merged key by key.
+
+    >>> deep_merge({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}})
+    {'a': {'x': 1, 'y': 3}}
+    """
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = deep_merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
+    return out
 
 
 def apply_overrides(cfg: T, overrides: Iterable[str]) -> T:

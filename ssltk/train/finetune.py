@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ssltk.config import ConfigError, apply_overrides, load_yaml, merge, to_dict
+from ssltk.config import ConfigError, apply_overrides, deep_merge, load_yaml, merge, to_dict
 from ssltk.data.config import DataConfig
 from ssltk.data.dataset import SupervisedBatchDataset, load_cuts, pretrain_loader
 from ssltk.data.tokens import load_tokenizer
@@ -36,9 +36,17 @@ from ssltk.train.loop import (TrainingError, autocast, claim_exp_dir, run_traini
 from ssltk.train.metrics import Averager, error_counts
 
 
+# fairseq base_100h: what fine-tuning changes in the pre-trained model (masks and dropout as regularisers)
+FINETUNE_MODEL_CHANGES = {
+    "masking": {"prob": 0.65, "length": 10, "channel_prob": 0.5, "channel_length": 64},
+    "context": {"layerdrop": 0.1, "dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.1},
+    "dropout_input": 0.0,
+}
+
+
 @dataclass
 class FinetuneSettings:
-    """What fine-tuning changes in the pre-trained model (fairseq base_100h values)."""
+    """How fine-tuning trains: tokens, freezing, re-initialised layers, learning-rate split."""
 
     lang_dir: str = ""
     """tokens.txt (letters) or tokens.txt + bpe.model (python -m ssltk.bin.prepare_lang)."""
@@ -54,29 +62,35 @@ class FinetuneSettings:
     from reinit_layers) at the full LR: a smaller step for what pre-training already learnt
     (SpeechBrain's separate wav2vec2 LR). Only with a checkpoint; a from-scratch model trains
     at one LR throughout."""
-    mask_prob: float = 0.65
-    mask_length: int = 10
-    channel_prob: float = 0.5
-    channel_length: int = 64
-    layerdrop: float = 0.1
-    dropout: float = 0.0
-    attention_dropout: float = 0.0
-    activation_dropout: float = 0.1
     final_dropout: float = 0.0
+    """Dropout before the CTC output layer (fairseq final_dropout)."""
 
 
 @dataclass
 class FinetuneConfig:
+    """A fine-tuning run: the pre-trained model and its changes, data, optimiser, schedule, loop."""
+
     init: str = ""
     """Pre-trained checkpoint (ssltk pre-training, or imported with ssltk.bin.convert), or
     `preset:NAME` for a randomly initialised model (the from-scratch baseline)."""
+    model: dict = field(default_factory=lambda: deep_merge(FINETUNE_MODEL_CHANGES, {}))
+    """Changes to the pre-trained ModelConfig, as its keys (e.g. model.masking.prob=0.3,
+    model.context.layerdrop=0); nested keys merge into these fairseq base_100h defaults."""
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+    """How fine-tuning trains (tokens, freezing, re-initialised layers, LR split)."""
     data: DataConfig = field(default_factory=lambda: DataConfig(max_duration=200.0, max_samples=560000,
                                                                 min_samples=0))
+    """Labelled CutSets; whole utterances (no cropping), so max_samples bounds their length."""
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=3e-5, weight_decay=0.0))
+    """AdamW, fairseq base_100h's peak LR."""
     schedule: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(type="tri_stage"))
+    """Tri-stage LR (warm-up, hold, decay)."""
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_updates=80000, checkpoint_every=1000,
                                                                    valid_every=1000))
+    """The update loop: updates, accumulation, precision, checkpoints, validation."""
+
+    def __post_init__(self):
+        merge(ModelConfig(), self.model, "model")  # unknown or bad keys fail here, naming the key
 
 
 def load_finetune_config(path: str | Path | None, overrides: list[str] = ()) -> FinetuneConfig:
@@ -103,14 +117,10 @@ def top_layer_prefixes(encoder: nn.Module, n: int) -> tuple[str, ...]:
     return tuple(names[id(layer)] + "." for layer in layers[len(layers) - n:])
 
 
-def finetune_model_config(base: ModelConfig, s: FinetuneSettings) -> ModelConfig:
-    return merge(base, {
-        "masking": {"prob": s.mask_prob, "length": s.mask_length, "channel_prob": s.channel_prob,
-                    "channel_length": s.channel_length},
-        "context": {"layerdrop": s.layerdrop, "dropout": s.dropout, "attention_dropout": s.attention_dropout,
-                    "activation_dropout": s.activation_dropout},
-        "dropout_input": 0.0, "feature_grad_mult": 0.0 if s.freeze_feature_encoder else 1.0,
-    })
+def finetune_model_config(base: ModelConfig, cfg: FinetuneConfig) -> ModelConfig:
+    """The pre-trained config with fine-tuning's model changes (and a frozen feature encoder)."""
+    frozen = {"feature_grad_mult": 0.0 if cfg.finetune.freeze_feature_encoder else 1.0}
+    return merge(base, deep_merge(cfg.model, frozen))
 
 
 class CTCTask:
@@ -168,7 +178,7 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
             tokenizer = load_tokenizer(cfg.finetune.lang_dir)
             scratch = cfg.init.startswith("preset:")
             base = {"config": get_preset(cfg.init.split(":", 1)[1])} if scratch else load_checkpoint(cfg.init)
-            model_cfg = finetune_model_config(base["config"], cfg.finetune)
+            model_cfg = finetune_model_config(base["config"], cfg)
             if world.is_main:
                 write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
             torch.manual_seed(cfg.train.seed)
@@ -195,6 +205,6 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
             return run_training(task=CTCTask(cfg, tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,
                                 cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
                                 valid_loader=valid_loader, extra_state=extra, lr_scales=lr_scales,
-                                find_unused_parameters=cfg.finetune.freeze_updates > 0 or cfg.finetune.layerdrop > 0)
+                                find_unused_parameters=cfg.finetune.freeze_updates > 0 or model_cfg.context.layerdrop > 0)
     finally:
         shutdown(world)

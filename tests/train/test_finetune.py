@@ -98,3 +98,16 @@ def test_encoder_lr_scale_gives_the_pretrained_encoder_a_smaller_step(labelled, 
     with pytest.raises(ConfigError, match="encoder_lr_scale=0"):
         finetune(load_finetune_config(None, overrides(labelled, **{"finetune.encoder_lr_scale": 0})),
                  tmp_path / "bad", init=labelled["init"])
+
+
+def test_model_changes_are_model_keys_merged_into_the_defaults():
+    from ssltk.models.presets import get_preset
+    from ssltk.train.finetune import finetune_model_config, load_finetune_config
+
+    cfg = load_finetune_config(None, ["model.masking.prob=0.3", "model.context.layerdrop=0"])
+    model = finetune_model_config(get_preset("w2v2-test"), cfg)
+    assert model.masking.prob == 0.3 and model.masking.channel_prob == 0.5  # the other defaults stay
+    assert model.context.layerdrop == 0.0 and model.context.activation_dropout == 0.1
+    assert model.feature_grad_mult == 0.0 and model.dropout_input == 0.0
+    with pytest.raises(ConfigError, match="unknown config key 'model.masking.probb'"):
+        load_finetune_config(None, ["model.masking.probb=0.3"])
