@@ -1,8 +1,13 @@
+import ast
+from pathlib import Path
+
 import pytest
 
 from ssltk.config import ConfigError, apply_overrides, field_paths, from_dict, load_yaml, to_dict
 from ssltk.models.config import ModelConfig
 from ssltk.models.presets import get_preset
+
+SSLTK = Path(__file__).resolve().parents[1] / "ssltk"
 
 
 def test_overrides_set_nested_fields_with_types():
@@ -53,3 +58,17 @@ def test_malformed_yaml_is_one_line_naming_file_line_and_fix(tmp_path):
                            str(tmp_path / "exp")], capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "bad.yaml:3:" in proc.stderr, proc.stderr
     assert not (tmp_path / "exp").exists()
+
+
+def test_every_config_field_has_a_docstring():
+    missing = []
+    for path in sorted(SSLTK.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ClassDef) and node.name.endswith(("Config", "Settings"))):
+                continue
+            for field, after in zip(node.body, node.body[1:] + [None]):
+                if isinstance(field, ast.AnnAssign) and not (
+                        isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                        and isinstance(after.value.value, str)):
+                    missing.append(f"{path.relative_to(SSLTK.parent)}:{field.lineno} {node.name}.{field.target.id}")
+    assert not missing, "config fields without a docstring:\n" + "\n".join(missing)

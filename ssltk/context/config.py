@@ -21,6 +21,7 @@ class ContextConfig:
     pos_conv_kernel: int = 128
     """Kernel of the convolutional relative positional embedding (128 W2V2, 31 SEW)."""
     pos_conv_groups: int = 16
+    """Groups of the positional convolution (transformers num_conv_pos_embedding_groups)."""
     squeeze: int = 1
     """Squeeze factor s (SEW §3.1): pos-conv stride s, avg-pooled shortcut, upsampling by s."""
     layer_norm_first: bool = False
@@ -36,9 +37,13 @@ class ContextConfig:
     layer_norm_eps: float = 1e-5
     """1e-5 for W2V2/SEW; SEW-D uses 1e-7 (DeBERTa)."""
     dropout: float = 0.1
+    """Dropout after attention and feed-forward blocks (transformers hidden_dropout)."""
     attention_dropout: float = 0.1
+    """Dropout on the attention probabilities."""
     activation_dropout: float = 0.0
+    """Dropout after the feed-forward activation."""
     layerdrop: float = 0.05
+    """Probability of skipping a whole Transformer block in training (LayerDrop)."""
 
     def __post_init__(self):
         if self.dim < 1 or self.layers < 0:

@@ -15,6 +15,7 @@ class DataConfig:
     max_duration: float = 87.5
     """Seconds of audio per device batch (fairseq: 1.4M samples = 87.5 s)."""
     num_buckets: int = 30
+    """Duration buckets of the sampler (fewer for small corpora, at least 10 cuts each)."""
     max_samples: int = 250000
     """Longer utterances are randomly cropped to this many samples."""
     min_samples: int = 32000
@@ -27,6 +28,7 @@ class DataConfig:
     num_workers: int = 2
     """DataLoader worker processes reading audio."""
     shuffle: bool = True
+    """Shuffle within buckets each epoch (seeded); off for validation."""
 
     def __post_init__(self):
         if self.max_duration <= 0 or self.min_samples < 0 or self.max_samples < max(self.min_samples, 1):

@@ -42,17 +42,25 @@ class S3LConfig:
     """
 
     n_mels: int = 128
+    """Log-mel filter bank bins."""
     frame_length_ms: float = 20.0
+    """Filter bank window (10 ms hop)."""
     conv1: tuple[ConvSpec, ...] = ((384, 5, 2), (512, 5, 2), (512, 1, 1))
+    """[channels, kernel, stride] of the conv block before context stage 1 (x4: 40 ms)."""
     conv2: tuple[ConvSpec, ...] = ((1536, 5, 2), (512, 1, 1))
+    """[channels, kernel, stride] of the conv block between the stages (x2: 80 ms)."""
     stage_layers: tuple[int, ...] = (2, 2)
+    """Transformer blocks [before conv2, after conv2]; they sum to context.layers."""
     proj_dim: int = 256
     """Projection head output (student and teacher), the space of the contrastive loss."""
     predictor: tuple[ConvSpec, ...] = ((256, 5, 1), (256, 5, 1), (256, 1, 1))
     """Student-only predictor: 'same'-padded convs over the projected frames (stride 1)."""
     ema_start: float = 0.995
+    """Teacher momentum at the first update."""
     ema_end: float = 1.0
+    """Teacher momentum at the end of ema_updates."""
     ema_schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    """How the momentum goes from ema_start to ema_end."""
     ema_updates: int = 0
     """Updates over which the momentum goes from ema_start to ema_end; 0: train.max_updates."""
     noise_prob: float = 0.5
@@ -64,10 +72,13 @@ class S3LConfig:
     freq_masks: int = 2
     """SpecAugment frequency masks per utterance (S3LSpeech: int(0.02 * n_mels))."""
     freq_width: int = 20
+    """Maximum width (bins) of a frequency mask."""
     time_mask_ratio: float = 0.025
     """SpecAugment time masks per utterance: int(ratio * frames), at most max_time_masks."""
     max_time_masks: int = 100
+    """Cap on the number of time masks per utterance."""
     time_width: int = 20
+    """Maximum width (frames) of a time mask."""
     mask_std: float = 1.0
     """Masked regions are filled with N(0, mask_std^2) (0: zeros)."""
     shift_max: int = 16
@@ -76,6 +87,10 @@ class S3LConfig:
     """...at most this fraction of the shortest utterance."""
     ctc_upsample: int = 4
     """Fine-tuning: CTC frames per encoder frame (80 ms -> 20 ms, the W2V2 rate; S3LSpeech upsamples by 8)."""
+    temperature: float = 0.5
+    """InfoNCE temperature of the cosine logits between student predictions and teacher targets."""
+    num_negatives: int = 100
+    """Distractors per frame, drawn from the same utterance's frames."""
     pretext: Literal["teacher_student", "units"] = "teacher_student"
     """Pre-training task on this encoder. teacher_student: S3LSpeech (everything above); units:
     HuBERT-style masked prediction of k-means units of MFCCs (ModelConfig.units, .masking)."""
@@ -121,11 +136,13 @@ class UnitsConfig:
     count: int = 100
     """K, the number of units (HuBERT: 100 for MFCC targets)."""
     ceps: int = 13
+    """MFCC coefficients per 10 ms frame."""
     delta_order: int = 2
     """MFCC dimension = ceps * (delta_order + 1) (39 as in HuBERT)."""
     fit_seconds: float = 1800.0
     """Training audio the k-means codebook is fitted on (a seeded random subset of cuts)."""
     fit_iters: int = 50
+    """Lloyd iterations of the k-means fit."""
     unmasked_weight: float = 0.0
     """Weight of the loss on unmasked frames (HuBERT: 0, masked frames only)."""
 
@@ -144,16 +161,25 @@ class ModelConfig:
     """wav2vec2: W2V2 / SEW / SEW-D (quantizer targets); s3l: S3LSpeech (EMA teacher targets,
     `s3l` below; frontend, quantizer and head are unused)."""
     s3l: S3LConfig = field(default_factory=S3LConfig)
+    """S3LSpeech encoder, teacher and augmentation (arch: s3l)."""
     units: UnitsConfig = field(default_factory=UnitsConfig)
+    """Masked unit prediction targets (arch: s3l, s3l.pretext: units)."""
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    """Feature encoder (arch: wav2vec2)."""
     context: ContextConfig = field(default_factory=ContextConfig)
+    """Context network (both archs; S3L splits it into two stages)."""
     quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
+    """Gumbel product quantizer of the targets (arch: wav2vec2)."""
     masking: MaskingConfig = field(default_factory=MaskingConfig)
+    """Span masks in pre-training (and as a fine-tuning regulariser)."""
     head: HeadConfig = field(default_factory=HeadConfig)
+    """Projection heads p_c and p_q (arch: wav2vec2)."""
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    """wav2vec 2.0 loss weights, negatives and temperature (arch: wav2vec2)."""
     feature_projection: Literal["always", "auto"] = "always"
     """always: Linear(C, E) after the feature LayerNorm (W2V2); auto: only when C != E (SEW)."""
     feature_norm_eps: float = 1e-5
+    """Epsilon of the LayerNorm over the feature encoder's output."""
     dropout_input: float = 0.1
     """Dropout on projected features before masking (transformers feat_proj_dropout)."""
     dropout_features: float = 0.1

@@ -67,7 +67,6 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
     # cosine similarity / 0.5.
     "s3l-base": ("w2v2-mid", {
         "arch": "s3l", "context": {"layers": 4, "layerdrop": 0.0}, "dropout_input": 0.0,
-        "objective": {"temperature": 0.5},  # num_negatives 100 is already the default
     }),
     "s3l-mini": ("s3l-base", {
         "context": {"dim": 128, "heads": 2, "pos_conv_kernel": 32},
@@ -93,8 +92,7 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
         "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8, "pos_conv_groups": 4},
         "s3l": {"n_mels": 16, "conv1": [[24, 5, 2], [32, 5, 2]], "conv2": [[48, 5, 2], [32, 1, 1]],
                 "stage_layers": [1, 1], "proj_dim": 16, "predictor": [[16, 3, 1], [16, 1, 1]],
-                "freq_width": 4, "time_width": 5, "shift_max": 2},
-        "objective": {"num_negatives": 5},
+                "freq_width": 4, "time_width": 5, "shift_max": 2, "num_negatives": 5},
     }),
 }
 

@@ -26,7 +26,9 @@ class ObjectiveConfig:
     temperature: float = 0.1
     """kappa of the InfoNCE logits."""
     diversity_weight: float = 0.1
+    """alpha: weight of the codebook diversity loss L_d."""
     feature_pen_weight: float = 10.0
+    """beta: weight of the L2 penalty L_f on the feature encoder's output."""
 
     def __post_init__(self):
         if self.num_negatives < 1 or self.temperature <= 0:

@@ -15,7 +15,9 @@ class QuantizerConfig:
     dim: int = 256
     """Concatenated codeword dimension (transformers `codevector_dim`)."""
     temp_start: float = 2.0
+    """Gumbel-softmax temperature at update 0."""
     temp_end: float = 0.5
+    """Floor of the temperature."""
     temp_decay: float = 0.999995
     """tau = max(temp_start * temp_decay**update, temp_end)."""
 
@@ -33,10 +35,13 @@ class MaskingConfig:
     prob: float = 0.65
     """p: expected fraction of frames that start a span is prob/length (fairseq mask_prob)."""
     length: int = 10
+    """M: frames per masked span."""
     min_masks: int = 2
+    """Spans drawn at least, however short the utterance."""
     channel_prob: float = 0.0
     """Channel masking (fine-tuning regulariser); 0 disables."""
     channel_length: int = 10
+    """Channels per masked channel span."""
 
     def __post_init__(self):
         if not (0.0 <= self.prob <= 1.0 and 0.0 <= self.channel_prob <= 1.0):

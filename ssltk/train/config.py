@@ -31,7 +31,9 @@ class OptimConfig:
     lr: float = 5e-4
     """Peak learning rate."""
     betas: tuple[float, ...] = (0.9, 0.98)
+    """Adam's (beta1, beta2)."""
     eps: float = 1e-6
+    """Adam's epsilon."""
     weight_decay: float = 0.01
     """Applied to matrices and conv kernels; biases, norms and embeddings of size 1-D are exempt."""
     clip_norm: float = 0.0
@@ -50,13 +52,21 @@ class ScheduleConfig:
     """polynomial: fairseq warmup + polynomial decay; tri_stage: warmup/hold/exponential decay
     (fine-tuning); cyclic: triangular cycles of the batch-size study (§IV-A1)."""
     warmup_updates: int = 32000
+    """Polynomial: updates of linear warm-up to the peak LR."""
     power: float = 1.0
+    """Polynomial: exponent of the decay after warm-up (1: linear)."""
     end_lr_ratio: float = 0.0
+    """Polynomial: final LR as a fraction of the peak."""
     phase_ratio: tuple[float, ...] = (0.1, 0.4, 0.5)
+    """Tri-stage: fractions of train.max_updates for warm-up, hold and decay."""
     init_lr_scale: float = 0.01
+    """Tri-stage: LR at update 0 as a fraction of the peak."""
     final_lr_scale: float = 0.05
+    """Tri-stage: LR at the end as a fraction of the peak."""
     cycle_up: int = 25000
+    """Cyclic: updates from the base LR up to the peak."""
     cycle_down: int = 25000
+    """Cyclic: updates from the peak back down to the base LR."""
     cycle_base_ratio: float = 0.01
     """Cyclic: the cycle's base learning rate is this fraction of the maximum (1/100 in the paper)."""
 
@@ -70,23 +80,31 @@ class TrainConfig:
     """The update loop, checkpoints, logging, robustness."""
 
     max_updates: int = 400000
+    """Optimizer updates of the run (a stopped run resumes towards it)."""
     accum_grad: int = 1
     """Micro-batches per update (effective batch = max_duration x accum_grad x world size)."""
     seed: int = 1
+    """Seed of data order, crops, masks, negatives, dropout (resume is bit-exact)."""
     amp: Literal["none", "bf16", "fp16"] = "none"
     """bf16 autocast (CPU and CUDA) or fp16 with loss scaling (CUDA only)."""
     compile: bool = False
     """torch.compile each Transformer block (static shapes per bucket)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    """auto (CUDA when present), cpu or cuda; each rank uses the GPU of its LOCAL_RANK."""
     num_threads: int = 0
     """torch intra-op threads; 0 keeps torch's default."""
     checkpoint_every: int = 5000
+    """Updates between checkpoints (one is always written at the end or on a signal)."""
     keep_last: int = 5
+    """Checkpoints kept in exp_dir/checkpoints (best.pt is separate)."""
     log_every: int = 100
+    """Updates between metrics.jsonl / TensorBoard rows."""
     valid_every: int = 5000
+    """Updates between validations (and best.pt checks)."""
     max_consecutive_nonfinite: int = 20
     """Abort after this many consecutive updates with NaN/inf loss or gradients."""
     progress_bar: bool = True
+    """tqdm bar on a terminal (log lines otherwise)."""
 
     def __post_init__(self):
         if self.max_updates < 1 or self.accum_grad < 1 or self.checkpoint_every < 1 or self.keep_last < 1:
@@ -100,10 +118,15 @@ class PretrainConfig:
     preset: str = "w2v2-base"
     """Model preset; `model` holds the resolved ModelConfig (preset + overrides)."""
     model: ModelConfig = field(default_factory=ModelConfig)
+    """The model variant: a preset (see `preset`) with overrides."""
     data: DataConfig = field(default_factory=DataConfig)
+    """Unlabelled CutSets and duration batches."""
     optim: OptimConfig = field(default_factory=OptimConfig)
+    """AdamW."""
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    """Learning-rate schedule."""
     train: TrainConfig = field(default_factory=TrainConfig)
+    """The update loop: updates, accumulation, precision, checkpoints, logging."""
 
 
 def load_pretrain_config(path: str | Path | None, overrides: list[str] = ()) -> PretrainConfig:

@@ -49,6 +49,7 @@ class PretrainTask:
     def __init__(self, cfg: PretrainConfig):
         self.cfg = cfg
         self.objective = Wav2Vec2Objective(cfg.model.objective)
+        self.num_negatives = cfg.model.objective.num_negatives
 
     def prepare(self, model, exp_dir: Path, world: World) -> None:
         """Once before training (and on every resume), with the model still on the CPU."""
@@ -58,7 +59,7 @@ class PretrainTask:
 
     def loss(self, model, batch: dict, device: torch.device):
         out = model(batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device))
-        res = self.objective(out, sample_negatives(out.mask, self.cfg.model.objective.num_negatives))
+        res = self.objective(out, sample_negatives(out.mask, self.num_negatives))
         metrics = {"loss": res.loss.item(), "contrastive": res.contrastive.item(),
                    "feature_pen": res.feature_pen.item(), **res.metrics}  # + objective-specific monitors
         # fairseq: sum over masked frames now, divide by the total after accumulation
@@ -87,7 +88,8 @@ class S3LTask(PretrainTask):
 
     def __init__(self, cfg: PretrainConfig):
         self.cfg = cfg
-        self.objective = TeacherStudentObjective(cfg.model.objective.temperature)
+        self.objective = TeacherStudentObjective(cfg.model.s3l.temperature)
+        self.num_negatives = cfg.model.s3l.num_negatives
 
     def momentum(self, update: int) -> float:
         s = self.cfg.model.s3l

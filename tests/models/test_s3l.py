@@ -119,7 +119,7 @@ def test_augmentation_only_in_training():
 def test_base_preset_matches_the_public_code():
     cfg = get_preset("s3l-base")
     assert (cfg.s3l.n_mels, cfg.context.layers, cfg.context.dim, cfg.context.num_heads) == (128, 4, 512, 8)
-    assert cfg.objective.num_negatives == 100 and cfg.objective.temperature == 0.5
+    assert cfg.s3l.num_negatives == 100 and cfg.s3l.temperature == 0.5
     assert cfg.s3l.stride == 8  # 80 ms frames
     assert 22 < inference_parameters(cfg) / 1e6 < 24
     assert type(build_encoder(get_preset("s3l-test"))).__name__ == "S3LEncoder"
