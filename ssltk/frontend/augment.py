@@ -24,10 +24,46 @@ respected (tests/frontend/test_augment.py).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
 from ssltk.frontend.melconv import valid_mask
+
+
+@dataclass
+class AugmentConfig:
+    """The student's perturbed view and the teacher's shift in S3L pre-training (a part of the run
+    config, not of the model: fine-tuning and extraction never see it)."""
+
+    noise_prob: float = 0.5
+    """Probability that an utterance of the student's input gets additive noise."""
+    snr_db: tuple[float, ...] = (0.0, 30.0)
+    """Uniform range of the noise's signal-to-noise ratio."""
+    noise_slope: tuple[float, ...] = (-2.0, 0.0)
+    """Uniform range of the noise's spectral slope (power ~ f^slope: 0 white, -1 pink, -2 brown)."""
+    freq_masks: int = 2
+    """SpecAugment frequency masks per utterance (S3LSpeech: int(0.02 * n_mels))."""
+    freq_width: int = 20
+    """Maximum width (bins) of a frequency mask."""
+    time_mask_ratio: float = 0.025
+    """SpecAugment time masks per utterance: int(ratio * frames), at most max_time_masks."""
+    max_time_masks: int = 100
+    """Cap on the number of time masks per utterance."""
+    time_width: int = 20
+    """Maximum width (frames) of a time mask."""
+    mask_std: float = 1.0
+    """Masked regions are filled with N(0, mask_std^2) (0: zeros)."""
+    shift_max: int = 16
+    """Random positional shift of the teacher's input: 0..shift_max output frames of padding on each side."""
+    shift_max_ratio: float = 0.5
+    """...at most this fraction of the shortest utterance."""
+
+    def __post_init__(self):
+        if len(self.snr_db) != 2 or len(self.noise_slope) != 2:
+            raise ValueError("augment.snr_db and augment.noise_slope are [low, high] ranges")
+        if not 0 <= self.noise_prob <= 1 or self.shift_max < 0:
+            raise ValueError("augment.noise_prob must be in [0, 1] and augment.shift_max >= 0")
 
 
 def _uniform(n: int, low: float, high: float, device, generator=None) -> torch.Tensor:

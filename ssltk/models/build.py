@@ -13,32 +13,43 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ssltk.frontend.augment import AugmentConfig
 from ssltk.models.config import ModelConfig
-
-
-def _builders(cfg: ModelConfig):
-    """(encoder builder, pre-training model builder) of a model config."""
-    match cfg.arch:
-        case "wav2vec2":
-            from ssltk.models import wav2vec2
-
-            return wav2vec2.build_encoder, wav2vec2.build_pretraining_model
-        case "s3l":
-            from ssltk.models import s3l, units
-
-            pretrain = units.build_unit_model if cfg.s3l.pretext == "units" else s3l.build_s3l_pretraining_model
-            return s3l.build_s3l_encoder, pretrain
-        case _:
-            raise ValueError(f"unknown arch {cfg.arch!r}")
 
 
 def build_encoder(cfg: ModelConfig) -> nn.Module:
     """The inference encoder: waveform -> EncoderOutput (what fine-tuning and extraction use)."""
-    return _builders(cfg)[0](cfg)
+    match cfg.arch:
+        case "wav2vec2":
+            from ssltk.models import wav2vec2
+
+            return wav2vec2.build_encoder(cfg)
+        case "s3l":
+            from ssltk.models import s3l
+
+            return s3l.build_s3l_encoder(cfg)
+        case _:
+            raise ValueError(f"unknown arch {cfg.arch!r}")
 
 
-def build_pretraining_model(cfg: ModelConfig) -> nn.Module:
-    return _builders(cfg)[1](cfg)
+def build_pretraining_model(cfg: ModelConfig, augment: AugmentConfig | None = None) -> nn.Module:
+    """The model pre-training trains; `augment` is the S3L student's input augmentation (defaults
+    when None; the other pre-training models take none)."""
+    match cfg.arch:
+        case "wav2vec2":
+            from ssltk.models import wav2vec2
+
+            return wav2vec2.build_pretraining_model(cfg)
+        case "s3l" if cfg.s3l.pretext == "units":  # masks instead of a perturbed view
+            from ssltk.models import units
+
+            return units.build_unit_model(cfg)
+        case "s3l":
+            from ssltk.models import s3l
+
+            return s3l.build_s3l_pretraining_model(cfg, augment)
+        case _:
+            raise ValueError(f"unknown arch {cfg.arch!r}")
 
 
 def count_parameters(module: nn.Module) -> int:

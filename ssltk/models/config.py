@@ -31,7 +31,8 @@ ConvSpec = tuple[int, int, int]
 
 @dataclass
 class S3LConfig:
-    """S3LSpeech teacher-student model (arch: s3l; s3lspeech paper, its public code).
+    """S3LSpeech teacher-student model (arch: s3l; s3lspeech paper, its public code). The student's
+    input augmentation is training-time data processing, not the model: frontend.augment.AugmentConfig.
 
     Input: 128-bin log-mel (20 ms window, 10 ms hop, per-utterance mean/variance
     normalised) -> conv block (x4 downsampling, 40 ms) -> context stage 1 -> conv block
@@ -63,28 +64,6 @@ class S3LConfig:
     """How the momentum goes from ema_start to ema_end."""
     ema_updates: int = 0
     """Updates over which the momentum goes from ema_start to ema_end; 0: train.max_updates."""
-    noise_prob: float = 0.5
-    """Probability that an utterance of the student's input gets additive noise."""
-    snr_db: tuple[float, ...] = (0.0, 30.0)
-    """Uniform range of the noise's signal-to-noise ratio."""
-    noise_slope: tuple[float, ...] = (-2.0, 0.0)
-    """Uniform range of the noise's spectral slope (power ~ f^slope: 0 white, -1 pink, -2 brown)."""
-    freq_masks: int = 2
-    """SpecAugment frequency masks per utterance (S3LSpeech: int(0.02 * n_mels))."""
-    freq_width: int = 20
-    """Maximum width (bins) of a frequency mask."""
-    time_mask_ratio: float = 0.025
-    """SpecAugment time masks per utterance: int(ratio * frames), at most max_time_masks."""
-    max_time_masks: int = 100
-    """Cap on the number of time masks per utterance."""
-    time_width: int = 20
-    """Maximum width (frames) of a time mask."""
-    mask_std: float = 1.0
-    """Masked regions are filled with N(0, mask_std^2) (0: zeros)."""
-    shift_max: int = 16
-    """Random positional shift of the teacher's input: 0..shift_max output frames of padding on each side."""
-    shift_max_ratio: float = 0.5
-    """...at most this fraction of the shortest utterance."""
     ctc_upsample: int = 4
     """Fine-tuning: CTC frames per encoder frame (80 ms -> 20 ms, the W2V2 rate; S3LSpeech upsamples by 8)."""
     temperature: float = 0.5
@@ -106,12 +85,10 @@ class S3LConfig:
             raise ValueError("s3l.stage_layers is [layers before conv2, layers after conv2]")
         if any(s[2] != 1 for s in self.predictor):
             raise ValueError("s3l.predictor layers must have stride 1 (it maps frames to frames)")
-        if len(self.snr_db) != 2 or len(self.noise_slope) != 2:
-            raise ValueError("s3l.snr_db and s3l.noise_slope are [low, high] ranges")
         if not (0 <= self.ema_start <= self.ema_end <= 1):
             raise ValueError("s3l.ema_start <= s3l.ema_end must lie in [0, 1]")
-        if not 0 <= self.noise_prob <= 1 or self.ctc_upsample < 1 or self.shift_max < 0:
-            raise ValueError("s3l.noise_prob in [0, 1], s3l.ctc_upsample >= 1, s3l.shift_max >= 0")
+        if self.ctc_upsample < 1:
+            raise ValueError("s3l.ctc_upsample must be >= 1")
 
     @property
     def stride1(self) -> int:

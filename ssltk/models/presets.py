@@ -92,7 +92,7 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
         "context": {"dim": 32, "layers": 2, "heads": 2, "pos_conv_kernel": 8, "pos_conv_groups": 4},
         "s3l": {"n_mels": 16, "conv1": [[24, 5, 2], [32, 5, 2]], "conv2": [[48, 5, 2], [32, 1, 1]],
                 "stage_layers": [1, 1], "proj_dim": 16, "predictor": [[16, 3, 1], [16, 1, 1]],
-                "freq_width": 4, "time_width": 5, "shift_max": 2, "num_negatives": 5},
+                "num_negatives": 5},
     }),
 }
 
@@ -130,5 +130,14 @@ def get_preset(name: str, overrides: Iterable[str] = ()) -> ModelConfig:
     return apply_overrides(cfg, overrides)
 
 
+# S3L augmentation settings that checkpoints written before it left the model config still carry
+MOVED_TO_AUGMENT = {"noise_prob", "snr_db", "noise_slope", "freq_masks", "freq_width", "time_mask_ratio",
+                    "max_time_masks", "time_width", "mask_std", "shift_max", "shift_max_ratio"}
+
+
 def config_from_dict(data: dict) -> ModelConfig:
+    """The ModelConfig of a checkpoint's `config` entry (older checkpoints' S3L augmentation keys,
+    now PretrainConfig.augment, are left out)."""
+    if isinstance(data.get("s3l"), dict):
+        data = {**data, "s3l": {k: v for k, v in data["s3l"].items() if k not in MOVED_TO_AUGMENT}}
     return from_dict(ModelConfig, data)

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from ssltk.context.transformer import ContextNetwork, build_context
-from ssltk.frontend.augment import add_noise, draw_shift, random_shift, spec_augment
+from ssltk.frontend.augment import AugmentConfig, add_noise, draw_shift, random_shift, spec_augment
 from ssltk.frontend.melconv import ConvBlock, MelConvFrontend, valid_mask
 from ssltk.models.config import ModelConfig, S3LConfig
 from ssltk.models.wav2vec2 import EncoderOutput, init_bert_params
@@ -136,7 +136,8 @@ def ema_update(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
 class S3LForPretraining(nn.Module):
     """Student (encoder, project, predictor) + EMA teacher (teacher_encoder, teacher_project)."""
 
-    def __init__(self, encoder: S3LEncoder, project: nn.Module, predictor: ConvBlock, cfg: S3LConfig):
+    def __init__(self, encoder: S3LEncoder, project: nn.Module, predictor: ConvBlock, cfg: S3LConfig,
+                 augment: AugmentConfig):
         super().__init__()
         self.encoder = encoder
         self.project = project
@@ -145,7 +146,7 @@ class S3LForPretraining(nn.Module):
         self.teacher_project = copy.deepcopy(project)
         for p in self.teacher_parameters():
             p.requires_grad_(False)
-        self.cfg = cfg
+        self.cfg, self.augment = cfg, augment
         self.momentum = 0.0
 
     def teacher_parameters(self):
@@ -165,23 +166,23 @@ class S3LForPretraining(nn.Module):
 
     def forward(self, wav: torch.Tensor, wav_lens: torch.Tensor, generator: torch.Generator | None = None
                 ) -> S3LOutput:
-        c = self.cfg
+        a = self.augment
         frontend = self.encoder.frontend
         clean, mel_lens = frontend.mel(wav, wav_lens)
         if self.training:
-            noisy = add_noise(wav, wav_lens, c.noise_prob, tuple(c.snr_db), tuple(c.noise_slope), generator)
-            student_in, _ = frontend.mel(noisy, wav_lens) if c.noise_prob > 0 else (clean, mel_lens)
-            student_in = spec_augment(student_in, mel_lens, c.freq_masks, c.freq_width, c.time_mask_ratio,
-                                      c.max_time_masks, c.time_width, c.mask_std, generator)
+            noisy = add_noise(wav, wav_lens, a.noise_prob, tuple(a.snr_db), tuple(a.noise_slope), generator)
+            student_in, _ = frontend.mel(noisy, wav_lens) if a.noise_prob > 0 else (clean, mel_lens)
+            student_in = spec_augment(student_in, mel_lens, a.freq_masks, a.freq_width, a.time_mask_ratio,
+                                      a.max_time_masks, a.time_width, a.mask_std, generator)
         else:
             student_in = clean
         st = self.encoder.forward_mel(student_in, mel_lens)
         pred, _ = self.predictor(self.project(st.hidden), st.hidden_lens)
         t = st.hidden.shape[1]
         left = right = 0
-        if self.training and c.shift_max > 0 and t > 0:
-            left, right = draw_shift(int(st.hidden_lens.min()), c.shift_max, c.shift_max_ratio, generator)
-        shifted, shifted_lens = random_shift(clean, mel_lens, left * c.stride, right * c.stride)
+        if self.training and a.shift_max > 0 and t > 0:
+            left, right = draw_shift(int(st.hidden_lens.min()), a.shift_max, a.shift_max_ratio, generator)
+        shifted, shifted_lens = random_shift(clean, mel_lens, left * self.cfg.stride, right * self.cfg.stride)
         with torch.no_grad():
             te = self.teacher_encoder.forward_mel(shifted, shifted_lens)
             target = self.teacher_project(te.hidden)[:, left:left + t]
@@ -203,11 +204,11 @@ def build_s3l_encoder(cfg: ModelConfig) -> S3LEncoder:
     return S3LEncoder(frontend, stages[0], down, stages[1], cfg.context.dim, cfg.dropout_input)
 
 
-def build_s3l_pretraining_model(cfg: ModelConfig) -> S3LForPretraining:
+def build_s3l_pretraining_model(cfg: ModelConfig, augment: AugmentConfig | None = None) -> S3LForPretraining:
     s = cfg.s3l
     encoder = build_s3l_encoder(cfg)
     return S3LForPretraining(encoder, nn.Linear(cfg.context.dim, s.proj_dim),
-                             ConvBlock(s.proj_dim, s.predictor, same=True), s)
+                             ConvBlock(s.proj_dim, s.predictor, same=True), s, augment or AugmentConfig())
 
 
 __all__ = ["S3LEncoder", "S3LForPretraining", "S3LOutput", "momentum_at", "ema_update", "build_s3l_encoder",

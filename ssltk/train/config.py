@@ -20,6 +20,7 @@ from typing import Literal
 
 from ssltk.config import ConfigError, apply_overrides, load_yaml, merge
 from ssltk.data.config import DataConfig
+from ssltk.frontend.augment import AugmentConfig
 from ssltk.models.config import ModelConfig
 from ssltk.models.presets import get_preset
 
@@ -127,6 +128,8 @@ class PretrainConfig:
     """Learning-rate schedule."""
     train: TrainConfig = field(default_factory=TrainConfig)
     """The update loop: updates, accumulation, precision, checkpoints, logging."""
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    """S3L pre-training: the student's perturbed input and the teacher's shift (unused otherwise)."""
 
 
 def load_pretrain_config(path: str | Path | None, overrides: list[str] = ()) -> PretrainConfig:

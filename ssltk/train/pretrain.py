@@ -184,7 +184,7 @@ def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
             if world.is_main:
                 write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.pretrain")
             torch.manual_seed(cfg.train.seed)
-            model, task = build_pretraining_model(cfg.model), pretrain_task(cfg)
+            model, task = build_pretraining_model(cfg.model, cfg.augment), pretrain_task(cfg)
             task.prepare(model, exp_dir, world)
             model = model.to(world.device)
             if cfg.train.compile:

@@ -10,6 +10,7 @@ from ssltk.models.presets import PRESETS, get_preset
 from ssltk.models.s3l import ema_update, momentum_at
 from ssltk.objectives.teacher_student import TeacherStudentObjective
 from ssltk.targets.masking import sample_negatives
+from ssltk.testing import synthetic_batch
 from ssltk.train.loop import param_groups
 
 
@@ -145,3 +146,23 @@ def test_every_s3l_preset_trains_one_step_on_cpu(name):
     assert torch.isfinite(res.loss)
     res.loss.backward()
     assert model.encoder.stage2.layers[-1].ffn.fc2.weight.grad is not None
+
+
+def test_augmentation_is_run_config_not_model_config():
+    from ssltk.config import to_dict
+    from ssltk.frontend.augment import AugmentConfig
+    from ssltk.models.presets import config_from_dict
+    from ssltk.train.config import load_pretrain_config
+
+    cfg = load_pretrain_config(None, ["preset=s3l-test", "augment.noise_prob=0", "augment.shift_max=0"])
+    assert cfg.augment.noise_prob == 0 and not hasattr(cfg.model.s3l, "noise_prob")
+    # with nothing perturbed, the student in training sees what the teacher sees
+    quiet = AugmentConfig(noise_prob=0, freq_masks=0, time_mask_ratio=0, shift_max=0)
+    torch.manual_seed(0)
+    model = build_pretraining_model(get_preset("s3l-test"), quiet).train()
+    wav, lens = synthetic_batch([16000, 12000], seed=0)
+    assert model(wav, lens).shift == (0, 0)
+    # checkpoints from before the move still load: their augmentation keys are left out
+    old = to_dict(get_preset("s3l-test"))
+    old["s3l"].update(noise_prob=0.5, shift_max=2, freq_width=4)
+    assert config_from_dict(old) == get_preset("s3l-test")
