@@ -8,8 +8,9 @@
 #       greedy + WFST decoding of CUTS with SYS_DIR/best.pt into SYS_DIR/decode_NAME_{greedy,wfst},
 #       each scored with utils/score.sh; several LM weights / word scores are a grid search. Each
 #       decode dir gets a .done marker naming the best.pt it decoded (skipped while that is current).
-#   run_command                     ./run.sh and every option whose value differs from its default in
-#                                   the script's own option block (no retyped list that can drift)
+#   run_command [FILE...]           ./run.sh and every option whose value differs from its default in
+#                                   the option blocks of FILEs (default: the script itself), so the
+#                                   recorded command is never a retyped list that can drift
 
 log() { echo -e "$(date '+%F %T') (${0##*/}:${BASH_LINENO[0]}) $*"; }
 
@@ -63,6 +64,6 @@ run_command() {
     default=$(eval "echo ${BASH_REMATCH[2]}")
     case $name in stage|stop_stage) continue ;; esac
     [ "${!name}" = "$default" ] || cmd+=" --${name//_/-} $(printf %q "${!name}")"
-  done < <(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
+  done < <(sed -n '/^# begin options/,/^# end options/p' "${@:-${0##*/}}")
   echo "$cmd"
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stages 2-6 shared by the 10h-label domain-transfer recipes (tedlium3, voxpopuli, fisher_swbd),
+# Stages 2-6 shared by the 10h-label domain-transfer recipes (tedlium3, voxpopuli, fisher_swbd; their
+# shared options and setup are utils/transfer_options.sh),
 # sourced by their run.sh after their corpus-specific stages 0-1 have written
 # $manifests/cuts_{train,dev,...}.jsonl.gz:
 #   2 label subset of train (deterministic by seed), 3 lang dir + n-gram LM on the train text + TLG,
@@ -46,6 +47,6 @@ fi
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   log "Stage 6: RESULTS.md"
   python3 -m ssltk.bin.results --systems "$sys" --sets $sets --out RESULTS.md \
-    --command "$(run_command)"
+    --command "$(run_command "${option_files[@]}")"
   cat RESULTS.md
 fi

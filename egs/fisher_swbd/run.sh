@@ -9,37 +9,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# begin options (--help prints this block; --foo-bar sets foo_bar)
+# begin options (--help prints this block and utils/transfer_options.sh's; --foo-bar sets foo_bar)
 stage=0                      # first stage to run
 stop_stage=6                 # last stage to run
 swbd_dir=                    # LDC97S62 (Switchboard-1 audio, .sph; PCM, or convert shorten with sph2pipe)
 swbd_transcripts=            # unpacked swb_ms98_transcriptions (ISIP word alignments)
 fisher_dir=                  # directory with LDC2004S13 + LDC2004T19 (and/or LDC2005S13 + LDC2005T19)
 eval2000_dir=                # directory with LDC2002S09 + LDC2002T43 (Hub5'00); empty: score on dev only
-init=                        # pre-trained checkpoint (LibriSpeech)
-finetune_config=conf/finetune.yaml
-finetune_labels=10h
 dev_seconds=7200             # held-out dev set, whole conversations
-lm_order=3
-lm_weight=2                  # WFST decoding: LM weight, word score and beam (the SEW-D paper's setting)
-word_score=-1
-beam=50
-nj=8
-ngpu=1
-data_dir=data
-exp_dir=exp
-seed=1
 # end options
-help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
-. utils/parse_options.sh
-. ./cmd.sh
-. utils/recipe_lib.sh
+. utils/transfer_options.sh  # the shared options, the command line, manifests / lang / sys / launch
 
-manifests=$data_dir/manifests
-lang=$data_dir/lang_letters
-sys=$exp_dir/finetune_${finetune_labels}
-launch="python3"
-[ "$ngpu" -gt 1 ] && launch="torchrun --standalone --nproc_per_node $ngpu"
 sets="dev"
 [ -n "$eval2000_dir" ] && sets="dev eval2000"
 

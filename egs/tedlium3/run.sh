@@ -7,34 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# begin options (--help prints this block; --foo-bar sets foo_bar)
+# begin options (--help prints this block and utils/transfer_options.sh's; --foo-bar sets foo_bar)
 stage=0                      # first stage to run
 stop_stage=6                 # last stage to run
 corpus_dir=/data/TEDLIUM_release-3  # with legacy/{train,dev,test}/{sph,stm}
-init=                        # pre-trained checkpoint (LibriSpeech), or one imported with ssltk.bin.convert
-finetune_config=conf/finetune.yaml
-finetune_labels=10h          # label budget drawn from the training set (deterministic by seed)
-lm_order=3
-lm_weight=2                  # WFST decoding: LM weight, word score and beam (the SEW-D paper's setting)
-word_score=-1
-beam=50
-nj=8
-ngpu=1
-data_dir=data
-exp_dir=exp
-seed=1
 # end options
-help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
-. utils/parse_options.sh
-. ./cmd.sh
-. utils/recipe_lib.sh
+. utils/transfer_options.sh  # the shared options, the command line, manifests / lang / sys / launch
 
-manifests=$data_dir/manifests
-lang=$data_dir/lang_letters
-sys=$exp_dir/finetune_${finetune_labels}
 sets="dev test"
-launch="python3"
-[ "$ngpu" -gt 1 ] && launch="torchrun --standalone --nproc_per_node $ngpu"
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   log "Stage 0: check inputs: $corpus_dir"
@@ -45,10 +25,7 @@ fi
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   log "Stage 1: Lhotse manifests, normalised text (local/normalize_text.py): $corpus_dir -> $manifests"
   if done_or_run "$manifests"; then
-    python3 -m ssltk.bin.manifests tedlium --corpus-dir "$corpus_dir" --out-dir "$manifests/raw" --parts train dev test
-    for p in train dev test; do
-      python3 local/normalize_text.py "$manifests/raw/cuts_$p.jsonl.gz" "$manifests/cuts_$p.jsonl.gz"
-    done
+    normalised_manifests tedlium
     touch "$manifests/.done"
   fi
 fi
