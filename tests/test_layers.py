@@ -1,16 +1,16 @@
 """Packages follow the data flow: a module imports only from its own layer or the layers below.
 
 audio/data -> frontend -> context -> targets -> objectives -> models -> train -> decode -> bin
-(`ssltk/config.py` is the shared config machinery at the bottom; `testing` holds fixtures built on
-data; `benchmark.py` measures models and training steps for `bin.bench`.) Function-level imports
-count too.
+(`ssltk/config.py` is the shared config machinery at the bottom; `benchmark.py` measures models and
+training steps for `bin.bench`; `testing` holds the tests' fixtures and may use everything, while no
+library module imports it.) Function-level imports count too.
 """
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "ssltk"
-LAYERS = ["config", "data", "testing", "frontend", "context", "targets", "objectives", "models", "train", "decode",
-          "benchmark", "bin"]
+LAYERS = ["config", "data", "frontend", "context", "targets", "objectives", "models", "train", "decode",
+          "benchmark", "bin", "testing"]
 
 
 def layer_of(module: str) -> str:

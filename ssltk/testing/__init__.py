@@ -68,3 +68,18 @@ def pretrain_overrides(corpus: dict, **kw) -> list[str]:
             "schedule.warmup_updates": 2, "train.progress_bar": "false"}
     args.update(kw)
     return [f"{k}={v}" for k, v in args.items()]
+
+
+def state_after_resume(train, cfg, exp_dir: str | Path, from_update: int) -> dict:
+    """Run `train(cfg, exp_dir)` to the end, delete the checkpoints after `from_update`, run it again
+    (a resume from that checkpoint) and return the final checkpoint's model state."""
+    from ssltk.models.checkpoint import load_checkpoint
+    from ssltk.train.checkpoint import latest_checkpoint, list_checkpoints
+
+    Path(exp_dir).mkdir(parents=True, exist_ok=True)
+    train(cfg, exp_dir)
+    for update, path in list_checkpoints(exp_dir):
+        if update > from_update:
+            path.unlink()
+    train(cfg, exp_dir)
+    return load_checkpoint(latest_checkpoint(exp_dir))["model"]

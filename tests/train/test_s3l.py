@@ -7,8 +7,8 @@ import torch
 from ssltk.data.tokens import LetterTokenizer, write_tokens
 from ssltk.models.checkpoint import load_checkpoint
 from ssltk.models.ctc import load_ctc_model
-from ssltk.testing import pretrain_overrides, write_cuts
-from ssltk.train.checkpoint import latest_checkpoint, list_checkpoints
+from ssltk.testing import pretrain_overrides, state_after_resume, write_cuts
+from ssltk.train.checkpoint import latest_checkpoint
 from ssltk.train.config import load_pretrain_config
 from ssltk.train.finetune import finetune, load_finetune_config
 from ssltk.train.pretrain import pretrain
@@ -29,13 +29,7 @@ def test_pretrain_updates_teacher_logs_and_resumes_exactly(corpus, tmp_path):
     key = "stage1.layers.0.ffn.fc1.weight"
     assert not torch.equal(final[f"encoder.{key}"], final[f"teacher_encoder.{key}"])  # EMA lags the student
     # resume from the update-3 checkpoint: the same final student *and* teacher
-    (tmp_path / "b").mkdir()
-    pretrain(cfg, tmp_path / "b")
-    for u, path in list_checkpoints(tmp_path / "b"):
-        if u > 3:
-            path.unlink()
-    pretrain(cfg, tmp_path / "b")
-    resumed = load_checkpoint(latest_checkpoint(tmp_path / "b"))["model"]
+    resumed = state_after_resume(pretrain, cfg, tmp_path / "b", from_update=3)
     assert resumed.keys() == final.keys()
     assert all(torch.equal(final[k], resumed[k]) for k in final)
 
