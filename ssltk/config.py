@@ -4,8 +4,8 @@ Every config in ssltk is a (nested) dataclass. YAML files and command-line
 arguments only *override* fields; an unknown key is an error that lists the
 valid ones.
 
-    >>> from ssltk.models.config import ModelConfig
-    >>> cfg = apply_overrides(ModelConfig(), ["context.squeeze=2", "context.dim=384"])
+    >>> from ssltk.models.config import Wav2Vec2Config
+    >>> cfg = apply_overrides(Wav2Vec2Config(), ["context.squeeze=2", "context.dim=384"])
     >>> cfg.context.squeeze
     2
 """

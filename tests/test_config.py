@@ -4,14 +4,14 @@ from pathlib import Path
 import pytest
 
 from ssltk.config import ConfigError, apply_overrides, field_paths, from_dict, load_yaml, to_dict
-from ssltk.models.config import ModelConfig
+from ssltk.models.config import Wav2Vec2Config
 from ssltk.models.presets import get_preset
 
 SSLTK = Path(__file__).resolve().parents[1] / "ssltk"
 
 
 def test_overrides_set_nested_fields_with_types():
-    cfg = apply_overrides(ModelConfig(), ["context.squeeze=2", "context.dim=384", "masking.prob=0.5",
+    cfg = apply_overrides(Wav2Vec2Config(), ["context.squeeze=2", "context.dim=384", "masking.prob=0.5",
                                           "context.layer_norm_first=true", "context.pos_att=[c2p]"])
     assert cfg.context.squeeze == 2 and cfg.context.dim == 384 and cfg.masking.prob == 0.5
     assert cfg.context.layer_norm_first is True and cfg.context.pos_att == ("c2p",)
@@ -19,9 +19,9 @@ def test_overrides_set_nested_fields_with_types():
 
 def test_unknown_key_lists_valid_keys():
     with pytest.raises(ConfigError, match=r"unknown config key 'context.sqeeze'.*squeeze"):
-        apply_overrides(ModelConfig(), ["context.sqeeze=2"])
+        apply_overrides(Wav2Vec2Config(), ["context.sqeeze=2"])
     with pytest.raises(ConfigError, match="unknown config key 'nope'"):
-        from_dict(ModelConfig, {"nope": 1})
+        from_dict(Wav2Vec2Config, {"nope": 1})
 
 
 @pytest.mark.parametrize("override, message", [
@@ -33,15 +33,15 @@ def test_unknown_key_lists_valid_keys():
 ])
 def test_bad_values_are_errors(override, message):
     with pytest.raises(ConfigError, match=message):
-        apply_overrides(ModelConfig(), [override])
+        apply_overrides(Wav2Vec2Config(), [override])
 
 
 def test_dict_round_trip_and_paths(tmp_path):
     cfg = get_preset("sewd-mid")
-    assert from_dict(ModelConfig, to_dict(cfg)) == cfg
+    assert from_dict(Wav2Vec2Config, to_dict(cfg)) == cfg
     assert "context.squeeze" in field_paths(cfg)
     (tmp_path / "c.yaml").write_text("context:\n  layers: 3\n")
-    assert from_dict(ModelConfig, load_yaml(tmp_path / "c.yaml")).context.layers == 3
+    assert from_dict(Wav2Vec2Config, load_yaml(tmp_path / "c.yaml")).context.layers == 3
     with pytest.raises(ConfigError, match="does not exist"):
         load_yaml(tmp_path / "missing.yaml")
 

@@ -21,7 +21,7 @@ from ssltk.frontend.config import WFE_C_MULTIPLIERS, WFE_KERNELS, WFE_STRIDES, C
 from ssltk.objectives.config import HeadConfig, ObjectiveConfig
 from ssltk.targets.config import MaskingConfig, QuantizerConfig
 
-__all__ = ["ModelConfig", "S3LConfig", "UnitsConfig", "FrontendConfig", "ConvLayerSpec", "ContextConfig",
+__all__ = ["ModelConfig", "Wav2Vec2Config", "S3LModelConfig", "ARCHS", "S3LConfig", "UnitsConfig", "FrontendConfig", "ConvLayerSpec", "ContextConfig",
            "QuantizerConfig", "MaskingConfig", "HeadConfig", "ObjectiveConfig", "WFE_KERNELS", "WFE_STRIDES",
            "WFE_C_MULTIPLIERS"]
 
@@ -131,28 +131,24 @@ class UnitsConfig:
 
 
 @dataclass
-class ModelConfig:
-    """A whole self-supervised model: feature encoder, context network, pre-training parts."""
+class Wav2Vec2Config:
+    """A wav2vec 2.0-family model (W2V2, SEW, SEW-D): feature encoder, context network, quantizer
+    targets, projection heads and the contrastive objective."""
 
-    arch: Literal["wav2vec2", "s3l"] = "wav2vec2"
-    """wav2vec2: W2V2 / SEW / SEW-D (quantizer targets); s3l: S3LSpeech (EMA teacher targets,
-    `s3l` below; frontend, quantizer and head are unused)."""
-    s3l: S3LConfig = field(default_factory=S3LConfig)
-    """S3LSpeech encoder, teacher and augmentation (arch: s3l)."""
-    units: UnitsConfig = field(default_factory=UnitsConfig)
-    """Masked unit prediction targets (arch: s3l, s3l.pretext: units)."""
+    arch: Literal["wav2vec2"] = "wav2vec2"
+    """The architecture (the key that picks this config class in checkpoints and presets)."""
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
-    """Feature encoder (arch: wav2vec2)."""
+    """Feature encoder."""
     context: ContextConfig = field(default_factory=ContextConfig)
-    """Context network (both archs; S3L splits it into two stages)."""
+    """Context network."""
     quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
-    """Gumbel product quantizer of the targets (arch: wav2vec2)."""
+    """Gumbel product quantizer of the targets."""
     masking: MaskingConfig = field(default_factory=MaskingConfig)
     """Span masks in pre-training (and as a fine-tuning regulariser)."""
     head: HeadConfig = field(default_factory=HeadConfig)
-    """Projection heads p_c and p_q (arch: wav2vec2)."""
+    """Projection heads p_c and p_q."""
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
-    """wav2vec 2.0 loss weights, negatives and temperature (arch: wav2vec2)."""
+    """Loss weights, negatives and temperature (batch-size paper eq. 1)."""
     feature_projection: Literal["always", "auto"] = "always"
     """always: Linear(C, E) after the feature LayerNorm (W2V2); auto: only when C != E (SEW)."""
     feature_norm_eps: float = 1e-5
@@ -164,10 +160,35 @@ class ModelConfig:
     feature_grad_mult: float = 0.1
     """Gradient scale of the feature encoder (0 freezes it)."""
 
+
+@dataclass
+class S3LModelConfig:
+    """An S3LSpeech model (filter banks, conv blocks, two context stages, EMA teacher targets), or
+    with s3l.pretext=units masked prediction of k-means units on the same encoder. Defaults: the
+    S3LSpeech base model."""
+
+    arch: Literal["s3l"] = "s3l"
+    """The architecture (the key that picks this config class in checkpoints and presets)."""
+    s3l: S3LConfig = field(default_factory=S3LConfig)
+    """Filter bank, conv blocks, stages, projection, predictor, EMA teacher, loss."""
+    units: UnitsConfig = field(default_factory=UnitsConfig)
+    """Masked unit prediction targets (s3l.pretext: units)."""
+    context: ContextConfig = field(default_factory=lambda: ContextConfig(dim=512, layers=4, layerdrop=0.0))
+    """The Transformer blocks of both stages (E512, 8 heads, FFN 2048 in S3LSpeech)."""
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
+    """Span masks (units pretext; a fine-tuning regulariser)."""
+    dropout_input: float = 0.0
+    """Dropout on the conv front end's output."""
+
     def __post_init__(self):
-        if self.arch == "s3l":
-            if sum(self.s3l.stage_layers) != self.context.layers:
-                raise ValueError(f"s3l.stage_layers {list(self.s3l.stage_layers)} must sum to context.layers="
-                                 f"{self.context.layers}")
-            if self.s3l.conv1[-1][0] != self.context.dim or self.s3l.conv2[-1][0] != self.context.dim:
-                raise ValueError("the last channels of s3l.conv1 and s3l.conv2 must equal context.dim")
+        if sum(self.s3l.stage_layers) != self.context.layers:
+            raise ValueError(f"s3l.stage_layers {list(self.s3l.stage_layers)} must sum to context.layers="
+                             f"{self.context.layers}")
+        if self.s3l.conv1[-1][0] != self.context.dim or self.s3l.conv2[-1][0] != self.context.dim:
+            raise ValueError("the last channels of s3l.conv1 and s3l.conv2 must equal context.dim")
+
+
+ModelConfig = Wav2Vec2Config | S3LModelConfig
+"""Any model's config; `arch` says which."""
+ARCHS: dict[str, type] = {"wav2vec2": Wav2Vec2Config, "s3l": S3LModelConfig}
+"""arch -> its config class."""

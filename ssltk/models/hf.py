@@ -32,7 +32,7 @@ import torch
 
 from ssltk.config import ConfigError, to_dict
 from ssltk.models.config import (ContextConfig, FrontendConfig, HeadConfig, MaskingConfig, ModelConfig,
-                                 ObjectiveConfig, QuantizerConfig)
+                                 ObjectiveConfig, QuantizerConfig, Wav2Vec2Config)
 
 MODEL_TYPES = {"wav2vec2": "wav2vec2", "sew": "sew", "sew-d": "sew_d"}
 _GELU = {"gelu", "gelu_python"}
@@ -117,7 +117,7 @@ def config_from_hf(hf: dict) -> ModelConfig:
         objective = ObjectiveConfig(num_negatives=get("num_negatives", 100),
                                     temperature=float(get("contrastive_logits_temperature", 0.1)),
                                     diversity_weight=float(get("diversity_loss_weight", 0.1)))
-    return ModelConfig(frontend=frontend, context=ContextConfig(**context), quantizer=quantizer, masking=masking,
+    return Wav2Vec2Config(frontend=frontend, context=ContextConfig(**context), quantizer=quantizer, masking=masking,
                        head=head, objective=objective, **top)
 
 

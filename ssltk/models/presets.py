@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ssltk.config import ConfigError, apply_overrides, from_dict, merge
-from ssltk.models.config import ModelConfig
+from ssltk.models.config import ARCHS, ModelConfig
 
 # name: (parent, overrides). Sources: W = SEW-D paper Table 2, T6 = its Table 6,
 # SEW = asapp/sew-*-100k configs. Parameter counts in millions (paper / ours).
@@ -64,10 +64,8 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
     }),
     # S3LSpeech (its public code): 128 log-mels, conv 384-512 (40 ms), 2 blocks, conv 1536-512 (80 ms),
     # 2 blocks of E512 / 8 heads / FFN 2048, projection 256, conv predictor; EMA teacher, 100 negatives,
-    # cosine similarity / 0.5.
-    "s3l-base": ("w2v2-mid", {
-        "arch": "s3l", "context": {"layers": 4, "layerdrop": 0.0}, "dropout_input": 0.0,
-    }),
+    # cosine similarity / 0.5: S3LModelConfig's defaults (23.0 M).
+    "s3l-base": (None, {"arch": "s3l"}),
     "s3l-mini": ("s3l-base", {
         "context": {"dim": 128, "heads": 2, "pos_conv_kernel": 32},
         "s3l": {"conv1": [[128, 5, 2], [128, 5, 2]], "conv2": [[256, 5, 2], [128, 1, 1]], "proj_dim": 64,
@@ -124,20 +122,28 @@ def get_preset(name: str, overrides: Iterable[str] = ()) -> ModelConfig:
         parent, diff = PRESETS[name]
         chain.append(diff)
         name = parent
-    cfg = ModelConfig()
+    cfg = ARCHS[chain[-1].get("arch", "wav2vec2")]()  # the root preset names the architecture
     for diff in reversed(chain):
         cfg = merge(cfg, diff)
     return apply_overrides(cfg, overrides)
 
 
-# S3L augmentation settings that checkpoints written before it left the model config still carry
+# What checkpoints written before each architecture had its own config still carry: the S3L
+# augmentation settings (now PretrainConfig.augment) and the other architecture's sections.
 MOVED_TO_AUGMENT = {"noise_prob", "snr_db", "noise_slope", "freq_masks", "freq_width", "time_mask_ratio",
                     "max_time_masks", "time_width", "mask_std", "shift_max", "shift_max_ratio"}
+OTHER_ARCH_KEYS = {"wav2vec2": {"s3l", "units"},
+                   "s3l": {"frontend", "quantizer", "head", "objective", "feature_projection", "feature_norm_eps",
+                           "dropout_features", "feature_grad_mult"}}
 
 
 def config_from_dict(data: dict) -> ModelConfig:
-    """The ModelConfig of a checkpoint's `config` entry (older checkpoints' S3L augmentation keys,
-    now PretrainConfig.augment, are left out)."""
+    """The config of a checkpoint's `config` entry, of the class its `arch` names (older
+    checkpoints' keys of the other architecture and S3L augmentation are left out)."""
+    arch = data.get("arch", "wav2vec2")
+    if arch not in ARCHS:
+        raise ConfigError(f"unknown model arch {arch!r}; known: {', '.join(ARCHS)}")
+    data = {k: v for k, v in data.items() if k not in OTHER_ARCH_KEYS[arch]}
     if isinstance(data.get("s3l"), dict):
         data = {**data, "s3l": {k: v for k, v in data["s3l"].items() if k not in MOVED_TO_AUGMENT}}
-    return from_dict(ModelConfig, data)
+    return from_dict(ARCHS[arch], data)

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import torch
 
-from ssltk.config import from_dict
 from ssltk.data.dataset import BatchStream, load_cuts, pretrain_loader
 from ssltk.models.checkpoint import load_checkpoint
 from ssltk.models.build import build_pretraining_model
-from ssltk.train.config import PretrainConfig
+from ssltk.train.config import pretrain_config_from_dict
 from ssltk.train.distributed import World
 from ssltk.train.metrics import read_metrics
 from ssltk.train.loop import backward_micro_batches
@@ -114,7 +113,7 @@ def gradient_variance(ckpt_path: str | Path, batches: int = 10, micro_batches: i
     ckpt = load_checkpoint(ckpt_path)
     if "train_config" not in ckpt:
         raise ValueError(f"{ckpt_path} is not a training checkpoint (no train_config)")
-    cfg = from_dict(PretrainConfig, ckpt["train_config"])
+    cfg = pretrain_config_from_dict(ckpt["train_config"])
     model = build_pretraining_model(cfg.model)
     model.load_state_dict(ckpt["model"])
     task = PretrainTask(cfg)

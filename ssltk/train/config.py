@@ -21,8 +21,8 @@ from typing import Literal
 from ssltk.config import ConfigError, apply_overrides, load_yaml, merge
 from ssltk.data.config import DataConfig
 from ssltk.frontend.augment import AugmentConfig
-from ssltk.models.config import ModelConfig
-from ssltk.models.presets import get_preset
+from ssltk.models.config import ModelConfig, Wav2Vec2Config
+from ssltk.models.presets import config_from_dict, get_preset
 
 
 @dataclass
@@ -118,7 +118,7 @@ class TrainConfig:
 class PretrainConfig:
     preset: str = "w2v2-base"
     """Model preset; `model` holds the resolved ModelConfig (preset + overrides)."""
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=Wav2Vec2Config)
     """The model variant: a preset (see `preset`) with overrides."""
     data: DataConfig = field(default_factory=DataConfig)
     """Unlabelled CutSets and duration batches."""
@@ -130,6 +130,14 @@ class PretrainConfig:
     """The update loop: updates, accumulation, precision, checkpoints, logging."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     """S3L pre-training: the student's perturbed input and the teacher's shift (unused otherwise)."""
+
+
+def pretrain_config_from_dict(data: dict) -> PretrainConfig:
+    """A resolved run config (config.yaml, a checkpoint's train_config): the model section is read
+    as the config class its `arch` names."""
+    data = dict(data)
+    model = config_from_dict(data.pop("model", {}))
+    return merge(PretrainConfig(preset=data.pop("preset", PretrainConfig.preset), model=model), data)
 
 
 def load_pretrain_config(path: str | Path | None, overrides: list[str] = ()) -> PretrainConfig:

@@ -23,7 +23,7 @@ from ssltk.data.config import DataConfig
 from ssltk.data.dataset import SupervisedBatchDataset, load_cuts, pretrain_loader
 from ssltk.data.tokens import load_tokenizer
 from ssltk.models.checkpoint import load_checkpoint, sub_state
-from ssltk.models.config import ModelConfig
+from ssltk.models.config import ARCHS, ModelConfig
 from ssltk.models.ctc import CTCModel, ctc_upsample
 from ssltk.models.presets import get_preset
 from ssltk.models.build import build_encoder
@@ -90,7 +90,15 @@ class FinetuneConfig:
     """The update loop: updates, accumulation, precision, checkpoints, validation."""
 
     def __post_init__(self):
-        merge(ModelConfig(), self.model, "model")  # unknown or bad keys fail here, naming the key
+        # unknown or bad keys fail here, naming the key (they must fit some architecture's config)
+        errors = []
+        for arch in ARCHS.values():
+            try:
+                merge(arch(), self.model, "model")
+                return
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0])
 
 
 def load_finetune_config(path: str | Path | None, overrides: list[str] = ()) -> FinetuneConfig:
@@ -119,8 +127,10 @@ def top_layer_prefixes(encoder: nn.Module, n: int) -> tuple[str, ...]:
 
 def finetune_model_config(base: ModelConfig, cfg: FinetuneConfig) -> ModelConfig:
     """The pre-trained config with fine-tuning's model changes (and a frozen feature encoder)."""
-    frozen = {"feature_grad_mult": 0.0 if cfg.finetune.freeze_feature_encoder else 1.0}
-    return merge(base, deep_merge(cfg.model, frozen))
+    changes = cfg.model
+    if hasattr(base, "feature_grad_mult"):  # wav2vec2 family; S3L's CTCModel freezes its front end itself
+        changes = deep_merge(changes, {"feature_grad_mult": 0.0 if cfg.finetune.freeze_feature_encoder else 1.0})
+    return merge(base, changes)
 
 
 class CTCTask:

@@ -165,4 +165,15 @@ def test_augmentation_is_run_config_not_model_config():
     # checkpoints from before the move still load: their augmentation keys are left out
     old = to_dict(get_preset("s3l-test"))
     old["s3l"].update(noise_prob=0.5, shift_max=2, freq_width=4)
-    assert config_from_dict(old) == get_preset("s3l-test")
+    old.update(frontend={"type": "wfe-o", "c": 512}, objective={"temperature": 0.5}, feature_grad_mult=0.1)
+    assert config_from_dict(old) == get_preset("s3l-test")  # and when both archs shared one config
+
+
+def test_each_architecture_has_its_own_config():
+    from ssltk.models.config import S3LModelConfig, Wav2Vec2Config
+
+    s3l, w2v2 = get_preset("s3l-mini"), get_preset("sewd-mini")
+    assert isinstance(s3l, S3LModelConfig) and not hasattr(s3l, "quantizer") and not hasattr(s3l, "frontend")
+    assert isinstance(w2v2, Wav2Vec2Config) and not hasattr(w2v2, "s3l")
+    with pytest.raises(ConfigError, match="unknown config key 'quantizer'"):
+        get_preset("s3l-mini", ["quantizer.entries=8"])

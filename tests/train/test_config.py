@@ -19,3 +19,12 @@ def test_unknown_keys_name_the_file_and_valid_keys(tmp_path):
         load_pretrain_config(None, ["optim.learning_rate=1"])
     with pytest.raises(ConfigError, match="unknown preset"):
         load_pretrain_config(None, ["preset=nope"])
+
+
+@pytest.mark.parametrize("preset", ["sewd-test", "s3l-test"])
+def test_a_resolved_run_config_reads_back_as_its_architecture(preset):
+    from ssltk.config import to_dict
+    from ssltk.train.config import pretrain_config_from_dict
+
+    cfg = load_pretrain_config(None, [f"preset={preset}", "train.max_updates=7"])
+    assert pretrain_config_from_dict(to_dict(cfg)) == cfg
