@@ -1,5 +1,6 @@
-"""Model configuration: each part's dataclass lives beside the part (frontend/config.py,
-context/config.py, targets/config.py, objectives/config.py); ModelConfig composes them.
+"""Model configuration, one dataclass per architecture (Wav2Vec2Config, S3LModelConfig; ModelConfig
+is their union) composing the parts' configs, which live beside the parts (frontend/config.py,
+context/config.py, targets/config.py, objectives/config.py).
 
 Names follow the papers (feature encoder, context network, quantizer, squeeze
 factor). The mapping to fairseq / transformers names lives in
@@ -21,9 +22,9 @@ from ssltk.frontend.config import WFE_C_MULTIPLIERS, WFE_KERNELS, WFE_STRIDES, C
 from ssltk.objectives.config import HeadConfig, ObjectiveConfig
 from ssltk.targets.config import MaskingConfig, QuantizerConfig
 
-__all__ = ["ModelConfig", "Wav2Vec2Config", "S3LModelConfig", "ARCHS", "S3LConfig", "UnitsConfig", "FrontendConfig", "ConvLayerSpec", "ContextConfig",
-           "QuantizerConfig", "MaskingConfig", "HeadConfig", "ObjectiveConfig", "WFE_KERNELS", "WFE_STRIDES",
-           "WFE_C_MULTIPLIERS"]
+__all__ = ["ModelConfig", "Wav2Vec2Config", "S3LModelConfig", "ARCHS", "S3LConfig", "UnitsConfig",
+           "FrontendConfig", "ConvLayerSpec", "ContextConfig", "QuantizerConfig", "MaskingConfig", "HeadConfig",
+           "ObjectiveConfig", "WFE_KERNELS", "WFE_STRIDES", "WFE_C_MULTIPLIERS"]
 
 ConvSpec = tuple[int, int, int]
 """(output channels, kernel, stride) of one Conv1d + LayerNorm + GELU layer."""
