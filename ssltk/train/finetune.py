@@ -30,9 +30,7 @@ from ssltk.models.build import build_encoder
 from ssltk.models.wav2vec2 import Masker
 from ssltk.objectives.ctc import ctc_loss, greedy_decode
 from ssltk.train.config import OptimConfig, ScheduleConfig, TrainConfig
-from ssltk.train.distributed import init_world, shutdown
-from ssltk.train.loop import (TrainingError, autocast, claim_exp_dir, run_training, setup_logging,
-                              write_resolved_config)
+from ssltk.train.loop import TrainingError, autocast, run_training, training_run, write_resolved_config
 from ssltk.train.metrics import Averager, error_counts
 
 
@@ -179,42 +177,35 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
     if not cfg.finetune.encoder_lr_scale > 0:
         raise ConfigError(f"finetune.encoder_lr_scale={cfg.finetune.encoder_lr_scale}: must be > 0 (1.0: one LR "
                           "for the whole model; to keep the encoder fixed use finetune.freeze_updates)")
-    world = init_world(cfg.train.device)
-    try:
-        with claim_exp_dir(exp_dir, world):
-            setup_logging(exp_dir, world, "finetune")
-            if cfg.train.num_threads:
-                torch.set_num_threads(cfg.train.num_threads)
-            tokenizer = load_tokenizer(cfg.finetune.lang_dir)
-            scratch = cfg.init.startswith("preset:")
-            base = {"config": get_preset(cfg.init.split(":", 1)[1])} if scratch else load_checkpoint(cfg.init)
-            model_cfg = finetune_model_config(base["config"], cfg)
-            if world.is_main:
-                write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
-            torch.manual_seed(cfg.train.seed)
-            encoder = build_encoder(model_cfg)
-            lr_scales = {}
-            if not scratch:
-                fresh = top_layer_prefixes(encoder, cfg.finetune.reinit_layers)
-                lr_scales = {**{"encoder." + p: 1.0 for p in fresh}, "encoder.": cfg.finetune.encoder_lr_scale}
-                state = {k: v for k, v in sub_state(base["model"], "encoder.").items() if not k.startswith(fresh)}
-                missing, _ = encoder.load_state_dict(state, strict=False)
-                if missing := [k for k in missing if not k.startswith(fresh)]:
-                    raise TrainingError(f"{cfg.init} lacks encoder weights {missing[:5]}; is it a pre-training "
-                                        "checkpoint?")
-            del base
-            model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
-                             cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg)).to(world.device)
-            ds = lambda: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed)  # noqa: E731
-            train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
-                                           world.rank, dataset=ds())
-            valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True,
-                                            dataset=ds()) if cfg.data.valid_cuts else None)
-            extra = {"ctc": {"vocab_size": len(tokenizer.symbols)}, "tokens": list(tokenizer.symbols),
-                     "tokenizer": tokenizer.kind, "lang_dir": str(cfg.finetune.lang_dir)}
-            return run_training(task=CTCTask(cfg, tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,
-                                cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
-                                valid_loader=valid_loader, extra_state=extra, lr_scales=lr_scales,
-                                find_unused_parameters=cfg.finetune.freeze_updates > 0 or model_cfg.context.layerdrop > 0)
-    finally:
-        shutdown(world)
+    with training_run(exp_dir, cfg, "finetune") as world:
+        tokenizer = load_tokenizer(cfg.finetune.lang_dir)
+        scratch = cfg.init.startswith("preset:")
+        base = {"config": get_preset(cfg.init.split(":", 1)[1])} if scratch else load_checkpoint(cfg.init)
+        model_cfg = finetune_model_config(base["config"], cfg)
+        if world.is_main:
+            write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
+        torch.manual_seed(cfg.train.seed)
+        encoder = build_encoder(model_cfg)
+        lr_scales = {}
+        if not scratch:
+            fresh = top_layer_prefixes(encoder, cfg.finetune.reinit_layers)
+            lr_scales = {**{"encoder." + p: 1.0 for p in fresh}, "encoder.": cfg.finetune.encoder_lr_scale}
+            state = {k: v for k, v in sub_state(base["model"], "encoder.").items() if not k.startswith(fresh)}
+            missing, _ = encoder.load_state_dict(state, strict=False)
+            if missing := [k for k in missing if not k.startswith(fresh)]:
+                raise TrainingError(f"{cfg.init} lacks encoder weights {missing[:5]}; is it a pre-training "
+                                    "checkpoint?")
+        del base
+        model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
+                         cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg)).to(world.device)
+        ds = lambda: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed)  # noqa: E731
+        train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
+                                       world.rank, dataset=ds())
+        valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True,
+                                        dataset=ds()) if cfg.data.valid_cuts else None)
+        extra = {"ctc": {"vocab_size": len(tokenizer.symbols)}, "tokens": list(tokenizer.symbols),
+                 "tokenizer": tokenizer.kind, "lang_dir": str(cfg.finetune.lang_dir)}
+        return run_training(task=CTCTask(cfg, tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,
+                            cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
+                            valid_loader=valid_loader, extra_state=extra, lr_scales=lr_scales,
+                            find_unused_parameters=cfg.finetune.freeze_updates > 0 or model_cfg.context.layerdrop > 0)

@@ -48,7 +48,7 @@ from ssltk.data.audio import SAMPLE_RATE
 from ssltk.data.dataset import BatchStream, audio_policy
 from ssltk.models.checkpoint import save_checkpoint
 from ssltk.train.checkpoint import load_latest, rng_state, save_training_checkpoint, set_rng_state
-from ssltk.train.distributed import World, all_reduce_sum, barrier
+from ssltk.train.distributed import World, all_reduce_sum, barrier, init_world, shutdown
 from ssltk.train.metrics import Averager, MetricsWriter, peak_memory_mb
 from ssltk.train.schedules import lr_multiplier
 
@@ -276,6 +276,23 @@ def claim_exp_dir(exp_dir: Path, world: World):
             yield
         finally:
             fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def training_run(exp_dir: Path, cfg, name: str):
+    """The World (ranks, device) of a run in exp_dir, with the exp dir's lock held, logging to
+    exp_dir/log/NAME.log and the torch threads set; the process group is shut down on exit."""
+    world = init_world(cfg.train.device)
+    try:
+        with claim_exp_dir(exp_dir, world):
+            setup_logging(exp_dir, world, name)
+            if cfg.train.num_threads:
+                torch.set_num_threads(cfg.train.num_threads)
+            if cfg.train.amp == "fp16" and world.device.type != "cuda":
+                raise TrainingError("train.amp=fp16 needs CUDA; use train.amp=bf16 on CPU")
+            yield world
+    finally:
+        shutdown(world)
 
 
 def setup_logging(exp_dir: Path, world: World, name: str) -> None:

@@ -35,9 +35,9 @@ from ssltk.objectives.masked_prediction import MaskedPredictionObjective
 from ssltk.objectives.teacher_student import TeacherStudentObjective
 from ssltk.targets.masking import sample_negatives
 from ssltk.train.config import PretrainConfig
-from ssltk.train.distributed import World, barrier, init_world, shutdown
-from ssltk.train.loop import (TrainingError, autocast, backward_micro_batches, claim_exp_dir, run_training,
-                              setup_logging, train_update, unwrap, write_resolved_config)
+from ssltk.train.distributed import World, barrier
+from ssltk.train.loop import (TrainingError, autocast, backward_micro_batches, run_training, training_run,
+                              train_update, unwrap, write_resolved_config)
 from ssltk.train.metrics import Averager
 
 __all__ = ["PretrainTask", "S3LTask", "UnitsTask", "pretrain_task", "pretrain", "fit_unit_codebook", "TrainingError",
@@ -173,31 +173,22 @@ def fit_unit_codebook(model, cfg: PretrainConfig, path: Path, world: World) -> N
 def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
     """Run (or resume) pre-training in exp_dir; returns the last logged training metrics."""
     exp_dir = Path(exp_dir)
-    world = init_world(cfg.train.device)
-    try:
-        with claim_exp_dir(exp_dir, world):
-            setup_logging(exp_dir, world, "pretrain")
-            if cfg.train.num_threads:
-                torch.set_num_threads(cfg.train.num_threads)
-            if cfg.train.amp == "fp16" and world.device.type != "cuda":
-                raise TrainingError("train.amp=fp16 needs CUDA; use train.amp=bf16 on CPU")
-            if world.is_main:
-                write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.pretrain")
-            torch.manual_seed(cfg.train.seed)
-            model, task = build_pretraining_model(cfg.model, cfg.augment), pretrain_task(cfg)
-            task.prepare(model, exp_dir, world)
-            model = model.to(world.device)
-            if cfg.train.compile:
-                for module in model.modules():
-                    if isinstance(module, TransformerLayer):
-                        module.compile(dynamic=False)
-            train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed,
-                                           world.size, world.rank)
-            valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True)
-                            if cfg.data.valid_cuts else None)
-            return run_training(task=task, model=model, model_cfg=cfg.model, cfg=cfg,
-                                cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
-                                valid_loader=valid_loader,
-                                find_unused_parameters=cfg.model.context.layerdrop > 0)
-    finally:
-        shutdown(world)
+    with training_run(exp_dir, cfg, "pretrain") as world:
+        if world.is_main:
+            write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.pretrain")
+        torch.manual_seed(cfg.train.seed)
+        model, task = build_pretraining_model(cfg.model, cfg.augment), pretrain_task(cfg)
+        task.prepare(model, exp_dir, world)
+        model = model.to(world.device)
+        if cfg.train.compile:
+            for module in model.modules():
+                if isinstance(module, TransformerLayer):
+                    module.compile(dynamic=False)
+        train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed,
+                                       world.size, world.rank)
+        valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True)
+                        if cfg.data.valid_cuts else None)
+        return run_training(task=task, model=model, model_cfg=cfg.model, cfg=cfg,
+                            cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
+                            valid_loader=valid_loader,
+                            find_unused_parameters=cfg.model.context.layerdrop > 0)
