@@ -13,7 +13,7 @@ import sys
 
 from ssltk.data.atomic import atomic_write
 from ssltk.data.dataset import DataError, load_cuts
-from ssltk.data.subset import budget_seconds, select_subset
+from ssltk.data.subset import select_subset, shortfall
 
 
 def main(argv=None) -> None:
@@ -29,13 +29,10 @@ def main(argv=None) -> None:
         subset = select_subset(load_cuts(args.cuts), args.budget, args.seed, allow_short=True)
     except (DataError, ValueError) as e:
         sys.exit(f"error: {e}")
-    hours, wanted = sum(c.duration for c in subset) / 3600, budget_seconds(args.budget) / 3600
-    if hours < wanted:
-        short = (f"{args.cuts} has only {hours:.3f} h of labelled audio, less than the {args.budget} budget "
-                 f"({wanted:.2f} h)")
+    if short := shortfall(sum(c.duration for c in subset), args.budget):
         if not args.allow_short:
-            sys.exit(f"error: {short}; use a smaller --budget, or --allow-short to take all of it")
-        print(f"warning: {short}: using all of it", file=sys.stderr)
+            sys.exit(f"error: {args.cuts} has {short}; use a smaller --budget, or --allow-short to take all of it")
+        print(f"warning: {args.cuts} has {short}: using all of it", file=sys.stderr)
     atomic_write(args.out, subset.to_file)
     print(f"wrote {args.out}: {len(subset)} cuts, {sum(c.duration for c in subset) / 3600:.3f} h")
 

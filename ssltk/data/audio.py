@@ -5,7 +5,8 @@
 
 One policy for every reader (this module, training batches, decoding): models take
 16 kHz mono; other rates are refused unless resampling is asked for, several channels
-are refused unless downmixing (channel mean) is asked for (`to_mono`, MONO_POLICY).
+are refused unless downmixing (channel mean) is asked for (`to_mono`; training logs it once,
+ssltk.data.dataset.audio_policy).
 `diagnose` says in words what is wrong with a file a reader failed on.
 """
 from __future__ import annotations
@@ -16,10 +17,6 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE_RATE = 16000
-
-
-MONO_POLICY = ("audio policy: models take 16 kHz mono; multi-channel audio is refused unless downmixing "
-               "is asked for (channel mean), other sample rates unless resampling is")
 
 
 class AudioError(ValueError):

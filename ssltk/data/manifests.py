@@ -87,9 +87,12 @@ def _unusable(recordings, supervisions) -> tuple[list[Problem], set[str]]:
     problems, bad = [], set()
     for rec in recordings:
         for src in rec.sources:
-            if src.type == "file" and not (Path(src.source).is_file() and Path(src.source).stat().st_size > 0):
-                kind = "missing" if not Path(src.source).exists() else "empty"
-                problems.append(Problem(Path(src.source), None, kind, f"audio of recording {rec.id} is {kind}"))
+            path = Path(src.source)
+            if src.type != "file":
+                continue
+            kind = "missing" if not path.is_file() else "empty" if path.stat().st_size == 0 else None
+            if kind:
+                problems.append(Problem(path, None, kind, f"audio of recording {rec.id} is {kind}"))
                 bad.add(rec.id)
     for sup in supervisions or []:
         if not (sup.text or "").strip():
@@ -119,15 +122,17 @@ def _report(problems: list[Problem], manifest: Path) -> None:
                 ", ".join(f"{n} {k}" for k, n in sorted(counts.items())), listing)
 
 
-def _write_cuts(recordings, supervisions, path: Path, problems: list[Problem] = ()) -> Path:
+def _write_cuts(recordings, supervisions, path: Path, problems: list[Problem] | None = None) -> Path:
+    """cuts_<part>.jsonl.gz from recordings + supervisions. `problems`: what ssltk's own reader left
+    out (it checked every entry); None for lhotse-built manifests, which are checked here."""
     from lhotse import CutSet, RecordingSet, SupervisionSet
     from lhotse.qa import fix_manifests
 
-    found, bad = _unusable(recordings, supervisions)
-    problems = [*problems, *found]
-    recordings = RecordingSet.from_recordings(r for r in recordings if r.id not in bad)
-    if supervisions is not None:
-        supervisions = SupervisionSet.from_segments(s for s in supervisions if (s.text or "").strip())
+    if problems is None:
+        problems, bad = _unusable(recordings, supervisions)
+        recordings = RecordingSet.from_recordings(r for r in recordings if r.id not in bad)
+        if supervisions is not None:
+            supervisions = SupervisionSet.from_segments(s for s in supervisions if (s.text or "").strip())
     _report(problems, path)
     if len(recordings) == 0:
         raise CorpusError(f"no usable audio for {path.name}: " + (f"every entry was skipped, see "

@@ -29,6 +29,14 @@ def budget_seconds(budget: str | float) -> float:
     return value
 
 
+def shortfall(seconds: float, budget: str | float) -> str | None:
+    """What is missing when `seconds` of labelled audio fall short of `budget`, else None."""
+    target = budget_seconds(budget)
+    if seconds >= target:
+        return None
+    return f"only {seconds / 3600:.2f} h of labelled audio, less than the {budget} budget ({target / 3600:.2f} h)"
+
+
 def select_subset(cuts, budget: str | float, seed: int = 0, allow_short: bool = False):
     """An eager CutSet of about `budget` of labelled audio (never more than one cut over)."""
     from lhotse import CutSet
@@ -42,7 +50,6 @@ def select_subset(cuts, budget: str | float, seed: int = 0, allow_short: bool = 
             break
         chosen.append(cut)
         total += cut.duration
-    if total < target and not allow_short:
-        raise ValueError(f"the corpus has only {total / 3600:.2f} h of labelled audio, less than the "
-                         f"{budget} budget ({target / 3600:.2f} h)")
+    if not allow_short and (short := shortfall(total, budget)):
+        raise ValueError(f"the corpus has {short}")
     return CutSet.from_cuts(chosen)

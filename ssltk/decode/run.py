@@ -162,7 +162,6 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
                 max_active: int = 7000, device: str = "cpu", nj: int = 1, threads: int = 1,
                 downmix: bool = False) -> dict:
     from ssltk.data.dataset import load_cuts
-    from ssltk.decode.lang import read_symbols
 
     if method not in ("greedy", "wfst"):
         raise ValueError(f"--method must be greedy or wfst, not {method!r}")
@@ -174,8 +173,8 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
         from ssltk.decode.wfst import WfstDecoder
 
         decoder = WfstDecoder(graph, Path(lang_dir) / "words.txt", beam=beam, max_active=max_active)
-        check_graph(decoder.symbols, graph, list(tokenizer.symbols), read_symbols(Path(lang_dir) / "words.txt"),
-                    ckpt)
+        check_graph(decoder.symbols, graph, list(tokenizer.symbols),
+                    {w: i for i, w in decoder.id2word.items()}, ckpt)
     cuts = list(load_cuts(cuts_path))
     refs = {c.id: normalize_text(" ".join(s.text or "" for s in c.supervisions)) for c in cuts}
     spk = {c.id: (c.supervisions[0].speaker if c.supervisions and c.supervisions[0].speaker else c.id) for c in cuts}

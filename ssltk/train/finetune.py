@@ -12,6 +12,7 @@ best.pt. Defaults follow fairseq's base_100h / base_10h.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,7 +72,7 @@ class FinetuneConfig:
     init: str = ""
     """Pre-trained checkpoint (ssltk pre-training, or imported with ssltk.bin.convert), or
     `preset:NAME` for a randomly initialised model (the from-scratch baseline)."""
-    model: dict = field(default_factory=lambda: deep_merge(FINETUNE_MODEL_CHANGES, {}))
+    model: dict = field(default_factory=lambda: copy.deepcopy(FINETUNE_MODEL_CHANGES))
     """Changes to the pre-trained ModelConfig, as its keys (e.g. model.masking.prob=0.3,
     model.context.layerdrop=0); nested keys merge into these fairseq base_100h defaults."""
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
