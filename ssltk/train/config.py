@@ -86,8 +86,8 @@ class TrainConfig:
     """Micro-batches per update (effective batch = max_duration x accum_grad x world size)."""
     seed: int = 1
     """Seed of data order, crops, masks, negatives, dropout (resume is bit-exact)."""
-    amp: Literal["none", "bf16", "fp16"] = "none"
-    """bf16 autocast (CPU and CUDA) or fp16 with loss scaling (CUDA only)."""
+    amp: Literal["none", "auto", "bf16", "fp16"] = "none"
+    """auto (bf16 where the CPU/GPU has it, else fp32), bf16 autocast, fp16 with loss scaling (CUDA only)."""
     compile: bool = False
     """torch.compile each Transformer block (static shapes per bucket)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -29,9 +29,10 @@ from ssltk.models.ctc import CTCModel, ctc_upsample
 from ssltk.models.presets import get_preset
 from ssltk.models.build import build_encoder
 from ssltk.models.wav2vec2 import Masker
+from ssltk.models.precision import autocast
 from ssltk.objectives.ctc import ctc_loss, greedy_decode
 from ssltk.train.config import OptimConfig, ScheduleConfig, TrainConfig
-from ssltk.train.loop import TrainingError, autocast, run_training, training_run, write_resolved_config
+from ssltk.train.loop import TrainingError, run_training, training_run, write_resolved_config
 from ssltk.train.metrics import Averager, error_counts
 
 

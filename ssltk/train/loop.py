@@ -47,6 +47,7 @@ import yaml
 from ssltk.data.audio import SAMPLE_RATE
 from ssltk.data.dataset import BatchStream, audio_policy
 from ssltk.models.checkpoint import save_checkpoint
+from ssltk.models.precision import autocast, log_amp
 from ssltk.train.checkpoint import load_latest, rng_state, save_training_checkpoint, set_rng_state
 from ssltk.train.distributed import World, all_reduce_sum, barrier, init_world, shutdown
 from ssltk.train.metrics import Averager, MetricsWriter, peak_memory_mb
@@ -112,12 +113,6 @@ def param_groups(model: torch.nn.Module, weight_decay: float,
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if hasattr(model, "module") else model
-
-
-def autocast(amp: str, device: torch.device):
-    if amp == "none":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
 
 
 @dataclass
@@ -288,8 +283,10 @@ def training_run(exp_dir: Path, cfg, name: str):
             setup_logging(exp_dir, world, name)
             if cfg.train.num_threads:
                 torch.set_num_threads(cfg.train.num_threads)
-            if cfg.train.amp == "fp16" and world.device.type != "cuda":
-                raise TrainingError("train.amp=fp16 needs CUDA; use train.amp=bf16 on CPU")
+            try:
+                log_amp(cfg.train.amp, world.device)
+            except ValueError as e:
+                raise TrainingError(str(e)) from None
             yield world
     finally:
         shutdown(world)

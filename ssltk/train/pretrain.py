@@ -29,6 +29,7 @@ from ssltk.data.dataset import AudioBatchDataset, UnusableAudio, load_cuts, pret
 from ssltk.frontend.melconv import FRAMES_PER_SECOND
 from ssltk.data.atomic import atomic_write
 from ssltk.models.build import build_pretraining_model
+from ssltk.models.precision import autocast
 from ssltk.models.s3l import momentum_at
 from ssltk.objectives.contrastive import Wav2Vec2Objective
 from ssltk.objectives.masked_prediction import MaskedPredictionObjective
@@ -36,7 +37,7 @@ from ssltk.objectives.teacher_student import TeacherStudentObjective
 from ssltk.targets.masking import sample_negatives
 from ssltk.train.config import PretrainConfig
 from ssltk.train.distributed import World, barrier
-from ssltk.train.loop import (TrainingError, autocast, backward_micro_batches, run_training, training_run,
+from ssltk.train.loop import (TrainingError, backward_micro_batches, run_training, training_run,
                               train_update, unwrap, write_resolved_config)
 from ssltk.train.metrics import Averager
 
