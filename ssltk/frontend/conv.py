@@ -1,9 +1,10 @@
 """Convolutional wave feature encoders: WFE-O (wav2vec 2.0) and WFE-C (SEW).
 
-The stack runs channel-first, (N, C, T), with the native convolution (oneDNN on
-CPU, cuDNN on GPU) and is transposed once at the end, so the context network
-receives time-major frames (N, T, C). (A time-major GEMM formulation measured
-no faster on 2 CPU threads for WFE-O and within noise for WFE-C.)
+The stack runs time-major, (N, T, C), each convolution as one GEMM over its
+k-frame windows (`unfold`, then a Linear with the conv weight): under bf16 that
+runs at the matrix units' rate while oneDNN's bf16 conv1d reaches well under half
+of it and reorders layouts between layers (benchmarks/README.md); in fp32 the two
+are on par. The context network receives the time-major frames as they are.
 
 Padding is handled exactly: frame t of a layer only reads valid samples when
 t < output_lengths(x_lens), and the GroupNorm of layer 1 takes its statistics
@@ -52,7 +53,7 @@ def masked_instance_norm(x: torch.Tensor, x_lens: torch.Tensor | None, weight: t
 
 
 class ConvLayer(nn.Module):
-    """Conv -> (GroupNorm | LayerNorm) -> GELU on (N, C, T)."""
+    """Conv -> (GroupNorm | LayerNorm) -> GELU on time-major (N, T, C) frames (views allowed)."""
 
     def __init__(self, spec: ConvLayerSpec, norm: Literal["group", "layer"] | None, bias: bool):
         super().__init__()
@@ -68,21 +69,28 @@ class ConvLayer(nn.Module):
             self.norm = None
 
     def forward(self, x: torch.Tensor, x_lens: torch.Tensor | None) -> torch.Tensor:
-        """x: (N, C_in, T) -> (N, C_out, T'); x_lens: valid lengths *after* this layer."""
+        """x: (N, T, C_in) -> (N, T', C_out); x_lens: valid lengths *after* this layer."""
+        k, s = self.spec.kernel, self.spec.stride
+        w, b = self.conv.weight, self.conv.bias
         if self.spec.in_channels == 1:
-            # Layer 1 on raw audio: oneDNN runs a 1-channel strided conv at a few GFLOP/s;
-            # as one GEMM over k-sample frames it is ~2x faster (benchmarks/README.md).
-            w, b = self.conv.weight, self.conv.bias
-            frames = x[:, 0].unfold(-1, self.spec.kernel, self.spec.stride)  # (N, T, k), a view
-            # bmm writes (N, C, T) contiguously (matmul may return a transposed view here).
+            # Layer 1 on raw audio (C_out x 50 Hz frames, the widest tensor of the model) runs
+            # channel-first, where GroupNorm's statistics are contiguous reductions: bmm writes
+            # (N, C, T) directly and the result is returned as a time-major view.
+            frames = x[..., 0].unfold(-1, k, s)  # (N, T, k), a view
             x = torch.bmm(w[:, 0].expand(frames.shape[0], -1, -1), frames.transpose(1, 2))
-            x = x + b[:, None] if b is not None else x
+            x = x + b[:, None].float() if b is not None else x  # (fp32 bias: bf16-stored weights round alike)
+            if self.norm_type == "group":
+                x = masked_instance_norm(x, x_lens, self.norm.weight, self.norm.bias, self.norm.eps)
+            x = x.transpose(1, 2)
         else:
-            x = self.conv(x)
-        if self.norm_type == "group":
-            x = masked_instance_norm(x, x_lens, self.norm.weight, self.norm.bias, self.norm.eps)
-        elif self.norm_type == "layer":
-            x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+            if k > 1 or s > 1:  # (N, T', C_in, k) view -> (N, T', C_in * k): one im2col copy
+                x = x.unfold(1, k, s).flatten(2)
+            x = F.linear(x, w.flatten(1), b)  # (C_out, C_in * k): the order of the unfolded windows
+            if self.norm_type == "group":
+                x = masked_instance_norm(x.transpose(1, 2), x_lens, self.norm.weight, self.norm.bias,
+                                         self.norm.eps).transpose(1, 2)
+        if self.norm_type == "layer":
+            x = self.norm(x)
         return F.gelu(x)
 
 
@@ -104,14 +112,14 @@ class ConvFeatureEncoder(nn.Module):
 
     def forward(self, wav: torch.Tensor, wav_lens: torch.Tensor | None = None):
         """wav: (N, S) float; wav_lens: (N,) samples. Returns frames (N, T, C) and frame lengths."""
-        x = wav.unsqueeze(1)
+        x = wav.unsqueeze(-1)  # (N, S, 1)
         lens = wav_lens
         for spec, layer in zip(self.specs, self.layers):
             lens = conv_output_lengths(lens, [spec]) if lens is not None else None
             x = layer(x, lens)
         if lens is None:
-            lens = torch.full((wav.shape[0],), x.shape[-1], dtype=torch.long, device=wav.device)
-        return x.transpose(1, 2), lens
+            lens = torch.full((wav.shape[0],), x.shape[1], dtype=torch.long, device=wav.device)
+        return x, lens
 
 
 def build_frontend(cfg: FrontendConfig) -> nn.Module:

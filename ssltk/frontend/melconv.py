@@ -79,16 +79,15 @@ class ConvBlock(nn.Module):
         return lens if self.same else conv_output_lengths(lens, self.specs)
 
     def forward(self, x: torch.Tensor, lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = x.transpose(1, 2)  # (N, C, T)
-        for spec, layer in zip(self.specs, self.layers):
-            x = x * valid_mask(lens, x.shape[-1]).unsqueeze(1).to(x.dtype)
+        for spec, layer in zip(self.specs, self.layers):  # time-major (N, T, C) throughout
+            x = x * valid_mask(lens, x.shape[1]).unsqueeze(-1).to(x.dtype)
             if self.same:
-                x = F.pad(x, (spec.kernel // 2, (spec.kernel - 1) // 2))
+                x = F.pad(x, (0, 0, spec.kernel // 2, (spec.kernel - 1) // 2))
             else:
                 lens = conv_output_lengths(lens, [spec])
             x = layer(x, lens)
-        x = x * valid_mask(lens, x.shape[-1]).unsqueeze(1).to(x.dtype)
-        return x.transpose(1, 2), lens
+        x = x * valid_mask(lens, x.shape[1]).unsqueeze(-1).to(x.dtype)
+        return x, lens
 
 
 class MelConvFrontend(nn.Module):

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from ssltk.frontend.conv import ConvFeatureEncoder, conv_output_lengths, masked_instance_norm
 from ssltk.frontend.config import FrontendConfig
+from ssltk.frontend.conv import ConvFeatureEncoder, conv_output_lengths, masked_instance_norm
 from ssltk.testing import synthetic_batch
 
 
@@ -33,6 +33,18 @@ def test_masked_instance_norm_equals_group_norm_on_valid_frames():
     ref1 = torch.nn.functional.group_norm(x[1:, :, :31], 8, w, b, 1e-5)
     torch.testing.assert_close(out[:1], ref0, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(out[1:, :, :31], ref1, atol=1e-5, rtol=1e-5)
+
+
+def test_each_layer_equals_the_native_convolution():
+    torch.manual_seed(0)
+    enc = ConvFeatureEncoder(FrontendConfig(type="wfe-c", c=16, l=1).conv_layers(), norm="layer", bias=True)
+    x = torch.randn(2, 16000).unsqueeze(-1)
+    for layer in enc.layers:
+        ref = torch.nn.functional.conv1d(x.transpose(1, 2), layer.conv.weight, layer.conv.bias,
+                                         stride=layer.spec.stride)
+        ref = torch.nn.functional.gelu(layer.norm(ref.transpose(1, 2)))
+        x = layer(x, None)
+        torch.testing.assert_close(x, ref, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("norm", ["group", "layer"])
