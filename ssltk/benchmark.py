@@ -9,6 +9,7 @@ warm-up, and the medians are compared, so machine noise hits both alike.
 """
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import os
 import resource
@@ -21,6 +22,7 @@ import torch
 
 from ssltk.data.audio import SAMPLE_RATE
 from ssltk.models.build import build_encoder, inference_parameters
+from ssltk.models.precision import cast_for_bf16_inference
 from ssltk.models.presets import get_preset
 
 
@@ -38,6 +40,11 @@ def time_alternating(fns: dict[str, Callable[[], object]], repeats: int, warmup:
     return times
 
 
+def _amp(dtype: str):
+    """Autocast for a benchmark row: exactly what was asked (no fallback), so rows say what ran."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16")
+
+
 def hf_twin(encoder_state: dict, cfg) -> torch.nn.Module:
     """The transformers model with the same config and weights (needs transformers)."""
     from transformers import AutoModel
@@ -51,19 +58,23 @@ def hf_twin(encoder_state: dict, cfg) -> torch.nn.Module:
 
 
 def infer_benchmark(presets: list[str], seconds: float = 10.0, threads: int = 2, vs_hf: bool = False,
-                    repeats: int = 5, overrides=(), dtype: str = "fp32", seed: int = 0) -> list[dict]:
-    """Forward time of one utterance of `seconds` audio, batch 1, eval mode.
+                    repeats: int = 5, overrides=(), dtypes: tuple[str, ...] = ("fp32",), seed: int = 0) -> list[dict]:
+    """Forward time of one utterance of `seconds` audio, batch 1, eval mode, in each dtype.
 
-    All presets (and their transformers twins) are timed alternately in one loop,
-    so ratios between any two rows are side-by-side measurements."""
+    All presets, dtypes (and transformers twins) are timed alternately in one loop, so ratios
+    between any two rows are side-by-side measurements; with fp32 among the dtypes, the other rows
+    carry `speedup_vs_fp32`. bf16 runs as decoding does: the matmul weights stored in bf16
+    (ssltk.models.precision.cast_for_bf16_inference), autocast for the rest."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     wav = torch.randn(1, int(seconds * SAMPLE_RATE))
 
-    def runner(model):
+    def runner(model, dtype):
+        if dtype == "bf16":
+            model = cast_for_bf16_inference(copy.deepcopy(model))
+
         def run():
-            amp = torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16")
-            with torch.inference_mode(), amp:
+            with torch.inference_mode(), _amp(dtype):
                 model(wav)
         return run
 
@@ -71,19 +82,25 @@ def infer_benchmark(presets: list[str], seconds: float = 10.0, threads: int = 2,
     for preset in presets:
         cfgs[preset] = cfg = get_preset(preset, overrides)
         encoder = build_encoder(cfg).eval()
-        fns[preset] = runner(encoder)
-        if vs_hf:
-            fns[preset + "/transformers"] = runner(hf_twin(encoder.state_dict(), cfg))
+        twin = hf_twin(encoder.state_dict(), cfg) if vs_hf else None
+        for dtype in dtypes:
+            fns[(preset, dtype)] = runner(encoder, dtype)
+            if vs_hf:
+                fns[(preset + "/transformers", dtype)] = runner(twin, dtype)
     times = {k: statistics.median(v) for k, v in time_alternating(fns, repeats).items()}
     rows = []
     for preset in presets:
-        row = {"bench": "infer", "preset": preset, "seconds": seconds, "threads": threads, "dtype": dtype,
-               "params_m": round(inference_parameters(cfgs[preset]) / 1e6, 2), "repeats": repeats,
-               "ssltk_s": round(times[preset], 5)}
-        if vs_hf:
-            row["transformers_s"] = round(times[preset + "/transformers"], 5)
-            row["speedup_vs_transformers"] = round(times[preset + "/transformers"] / times[preset], 3)
-        rows.append(row)
+        for dtype in dtypes:
+            row = {"bench": "infer", "preset": preset, "seconds": seconds, "threads": threads, "dtype": dtype,
+                   "params_m": round(inference_parameters(cfgs[preset]) / 1e6, 2), "repeats": repeats,
+                   "ssltk_s": round(times[(preset, dtype)], 5)}
+            if dtype != "fp32" and (preset, "fp32") in times:
+                row["speedup_vs_fp32"] = round(times[(preset, "fp32")] / times[(preset, dtype)], 3)
+            if vs_hf:
+                row["transformers_s"] = round(times[(preset + "/transformers", dtype)], 5)
+                row["speedup_vs_transformers"] = round(times[(preset + "/transformers", dtype)]
+                                                       / times[(preset, dtype)], 3)
+            rows.append(row)
     return rows
 
 
@@ -98,10 +115,10 @@ def hf_pretraining_twin(state: dict, cfg) -> torch.nn.Module:
         return Wav2Vec2ForPreTraining.from_pretrained(d)
 
 
-def pretraining_step(cfg, wav: torch.Tensor, lens: torch.Tensor) -> Callable[[], float]:
+def pretraining_step(cfg, wav: torch.Tensor, lens: torch.Tensor, dtype: str = "fp32") -> Callable[[], float]:
     """A closure doing one pre-training update of a fresh model of `cfg` on (wav, lens): the
     training task's forward and loss (ssltk.train.pretrain.pretrain_task: wav2vec 2.0 or
-    teacher-student by cfg.arch, EMA update included), backward, AdamW step."""
+    teacher-student by cfg.arch, EMA update included) under `dtype` autocast, backward, AdamW step."""
     from ssltk.models.build import build_pretraining_model
     from ssltk.train.config import PretrainConfig
     from ssltk.train.pretrain import pretrain_task
@@ -115,9 +132,38 @@ def pretraining_step(cfg, wav: torch.Tensor, lens: torch.Tensor) -> Callable[[],
     def step() -> float:
         opt.zero_grad(set_to_none=True)
         task.before_update(model, next(updates))
-        loss, size, _ = task.loss(model, batch, wav.device)
+        with _amp(dtype):
+            loss, size, _ = task.loss(model, batch, wav.device)
         loss = loss / max(size, 1.0)
         loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    return step
+
+
+def finetuning_step(cfg, wav: torch.Tensor, lens: torch.Tensor, dtype: str = "fp32", vocab: int = 30,
+                    chars_per_second: float = 14.0) -> Callable[[], float]:
+    """A closure doing one CTC fine-tuning update (ssltk.train.finetune.CTCTask: fine-tuning masks,
+    the whole model trained, letter targets at `chars_per_second`) under `dtype` autocast."""
+    from ssltk.models.ctc import CTCModel, ctc_upsample
+    from ssltk.models.wav2vec2 import Masker
+    from ssltk.train.finetune import CTCTask, FinetuneConfig, FinetuneSettings, finetune_model_config
+
+    task = CTCTask(FinetuneConfig(finetune=FinetuneSettings(freeze_feature_encoder=False)), tokenizer=None)
+    cfg = finetune_model_config(cfg, task.cfg)
+    model = CTCModel(build_encoder(cfg), vocab, Masker(cfg.masking), freeze_feature_encoder=False,
+                     upsample=ctc_upsample(cfg)).train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    n_chars = int(chars_per_second * float(lens.max()) / SAMPLE_RATE)
+    batch = {"audio": wav, "audio_lens": lens,
+             "targets": [torch.randint(1, vocab, (n_chars,)) for _ in range(wav.shape[0])]}
+
+    def step() -> float:
+        opt.zero_grad(set_to_none=True)
+        with _amp(dtype):
+            loss, size, _ = task.loss(model, batch, wav.device)
+        (loss / max(size, 1.0)).backward()
         opt.step()
         return float(loss.detach())
 
@@ -188,24 +234,32 @@ def flops_per_audio_second(presets: list[str], seconds: float = 10.0) -> list[di
 
 
 def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances: int = 4, threads: int = 2,
-                    vs_hf: bool = False, repeats: int = 3, seed: int = 0) -> list[dict]:
-    """Time of one pre-training update (forward, loss, backward, AdamW step) on a batch of
+                    vs_hf: bool = False, repeats: int = 3, seed: int = 0, dtypes: tuple[str, ...] = ("fp32",),
+                    task: str = "pretrain") -> list[dict]:
+    """Time of one training update (forward, loss, backward, AdamW step) on a batch of
     `utterances` utterances totalling `batch_seconds`; throughput in audio-seconds per second.
 
+    task: pretrain (the preset's pre-training objective) or finetune (CTC on random letters). Every
+    preset runs in every dtype (fp32, bf16 autocast); with both, `speedup_vs_fp32` compares them.
     With vs_hf, transformers' Wav2Vec2ForPreTraining with the w2v2 preset's config and weights
-    (the first w2v2 preset in the list, else w2v2-base) is timed on the same batch, with its
+    (the first w2v2 preset in the list, else w2v2-base) is timed on the same batch in fp32, with its
     masks and negatives drawn outside the timed region. All models alternate in one loop."""
     from ssltk.models.build import build_pretraining_model
+    from ssltk.models.precision import cpu_bf16_flags
 
+    if task not in ("pretrain", "finetune"):
+        raise ValueError(f"task={task}: expected pretrain or finetune")
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     n = int(batch_seconds * SAMPLE_RATE / utterances)
     wav = torch.randn(utterances, n)
     lens = torch.full((utterances,), n)
-    fns, cfgs = {}, {}
+    make_step = pretraining_step if task == "pretrain" else finetuning_step
+    fns = {}
     for preset in presets:
-        cfgs[preset] = cfg = get_preset(preset, ["context.layerdrop=0"])
-        fns[preset] = pretraining_step(cfg, wav, lens)
+        cfg = get_preset(preset, ["context.layerdrop=0"])
+        for dtype in dtypes:
+            fns[(f"ssltk/{preset}", dtype)] = make_step(cfg, wav, lens, dtype)
     if vs_hf:
         ref = next((p for p in presets if p.startswith("w2v2")), "w2v2-base")
         cfg = get_preset(ref, ["context.layerdrop=0"])
@@ -224,15 +278,18 @@ def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances:
             hf(wav, mask_time_indices=mask, sampled_negative_indices=neg).loss.backward()
             hf_opt.step()
 
-        fns[f"transformers/{ref}"] = hf_step
+        fns[(f"transformers/{ref}", "fp32")] = hf_step
     times = {k: statistics.median(v) for k, v in time_alternating(fns, repeats).items()}
-    audio = batch_seconds
     rows = []
-    for name, sec in times.items():
-        preset = name.split("/")[-1]
-        rows.append({"bench": "train", "model": name if "/" in name else f"ssltk/{name}",
-                     "preset": preset, "batch_seconds": audio, "utterances": utterances, "threads": threads,
-                     "repeats": repeats, "step_s": round(sec, 4), "audio_s_per_s": round(audio / sec, 3)})
+    for (name, dtype), sec in times.items():
+        rows.append({"bench": "train", "task": task, "model": name, "preset": name.split("/")[-1], "dtype": dtype,
+                     "batch_seconds": batch_seconds, "utterances": utterances, "threads": threads,
+                     "repeats": repeats, "cpu_bf16": list(cpu_bf16_flags()), "step_s": round(sec, 4),
+                     "audio_s_per_s": round(batch_seconds / sec, 3)})
+    for row in rows:
+        fp32 = times.get((row["model"], "fp32"))
+        if row["dtype"] != "fp32" and fp32:
+            row["speedup_vs_fp32"] = round(fp32 / times[(row["model"], row["dtype"])], 3)
     if vs_hf:
         hf_rate = rows[-1]["audio_s_per_s"]
         for row in rows[:-1]:
