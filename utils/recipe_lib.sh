@@ -32,8 +32,13 @@ finished_checkpoint() {
   echo "$ckpt"
 }
 
+# stage_begin N / stage_end N: a stage's start and end (epoch seconds) appended to $exp_dir/stage_times.txt,
+# from which results tables take each stage's latest complete run
+stage_begin() { mkdir -p "$exp_dir"; echo "$1 begin $(date +%s)" >> "$exp_dir/stage_times.txt"; }
+stage_end() { echo "$1 end $(date +%s)" >> "$exp_dir/stage_times.txt"; }
+
 decode_and_score() {
-  local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} m dir model
+  local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} dtype=${9:-fp32} m dir model
   [ -f "$sys/best.pt" ] || { echo "$0: $sys/best.pt does not exist; run the fine-tuning stage" >&2; return 1; }
   model="$(realpath "$sys/best.pt") $(stat -c '%s %Y' "$sys/best.pt")"
   for m in greedy wfst; do
@@ -44,12 +49,12 @@ decode_and_score() {
     rm -f "$dir/.done"
     if [ $m = greedy ]; then
       ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$sys/best.pt" --cuts "$cuts" --method greedy \
-        --lang-dir "$lang" --out-dir "$dir" --nj "$nj" >/dev/null
+        --lang-dir "$lang" --out-dir "$dir" --nj "$nj" --dtype "$dtype" >/dev/null
     else
       # shellcheck disable=SC2086  # lmw / ws may hold several values (grid search)
       ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$sys/best.pt" --cuts "$cuts" --method wfst \
         --graph "$lang/TLG.fst" --lang-dir "$lang" --lm-weight $lmw --word-score $ws --beam "$beam" \
-        --out-dir "$dir" --nj "$nj" >/dev/null
+        --out-dir "$dir" --nj "$nj" --dtype "$dtype" >/dev/null
     fi
     utils/score.sh --utt2spk "$dir/utt2spk" "$dir/ref.txt" "$dir/hyp.txt" "$dir/scoring"
     echo "$model" > "$dir/.done"

@@ -39,11 +39,14 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--downmix", action="store_true", help="average the channels of multi-channel audio "
                         "(refused otherwise, as everywhere in ssltk)")
+    parser.add_argument("--dtype", choices=["fp32", "bf16", "auto"], default="fp32",
+                        help="network precision: bf16 autocast, or auto (bf16 where the CPU/GPU has it; a CPU "
+                             "without bf16 instructions runs fp32 and says so)")
     args = parser.parse_args(argv)
     try:
         res = decode_cuts(args.ckpt, args.cuts, args.out_dir, args.method, args.lang_dir, args.graph,
                           args.lm_weight, args.word_score, args.beam, args.max_active, args.device, args.nj,
-                          args.threads, args.downmix)
+                          args.threads, args.downmix, args.dtype)
     except (CheckpointError, DataError, TokenError, FileNotFoundError, ValueError) as e:
         sys.exit(f"error: {e}")
     print(json.dumps(res))

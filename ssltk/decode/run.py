@@ -6,7 +6,7 @@
 
 Writes OUT/hyp.txt and OUT/ref.txt (`utt-id WORD ...`), OUT/utt2spk, and OUT/stats.json
 with the WER, the OOV rate of the references, the average forward time per utterance
-(batch 1, fp32) and real-time factors of the network and of the search. With several
+(batch 1, fp32 or bf16: `dtype`) and real-time factors of the network and of the search. With several
 LM weights / word scores, every pair is scored (OUT/grid.json) and hyp.txt holds the best.
 """
 from __future__ import annotations
@@ -27,17 +27,21 @@ from ssltk.data.tokens import normalize_text
 log = logging.getLogger(__name__)
 
 
-def _posteriors(ckpt: str, cuts: list, device: str, threads: int, downmix: bool = False) -> tuple[dict, dict]:
-    """Per-utterance CTC log-probs (T, V) and forward times, batch 1, fp32."""
+def _posteriors(ckpt: str, cuts: list, device: str, threads: int, downmix: bool = False,
+                amp: str = "none") -> tuple[dict, dict]:
+    """Per-utterance CTC log-probs (T, V, fp32) and forward times, batch 1, under `amp` (none | bf16)."""
     from ssltk.data.dataset import AudioBatchDataset
     from ssltk.models.ctc import load_ctc_model
     from ssltk.data.config import DataConfig
+    from ssltk.models.precision import autocast, cast_for_bf16_inference
 
     torch.set_num_threads(threads)
     model, _ = load_ctc_model(ckpt, device)
+    if amp == "bf16":
+        cast_for_bf16_inference(model)
     ds = AudioBatchDataset(DataConfig(min_samples=0, max_samples=10**9, resample=True, downmix=downmix), crop=False)
     out, times = {}, {}
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(amp, torch.device(device)):
         for cut in cuts:
             batch = ds[[cut]]
             if batch["audio"].shape[0] == 0:
@@ -88,13 +92,15 @@ def model_tokenizer(ckpt, lang_dir):
     return tokenizer
 
 
-def posteriors(ckpt, cuts: list, device: str, nj: int, threads: int, downmix: bool) -> tuple[dict, dict]:
+def posteriors(ckpt, cuts: list, device: str, nj: int, threads: int, downmix: bool,
+               amp: str = "none") -> tuple[dict, dict]:
     """CTC log-probs and forward times of every cut, in `nj` processes (round-robin shards)."""
     if nj <= 1:
-        return _posteriors(str(ckpt), cuts, device, threads, downmix)
+        return _posteriors(str(ckpt), cuts, device, threads, downmix, amp)
     shards = [cuts[i::nj] for i in range(nj)]
     with ProcessPoolExecutor(nj, mp_context=get_context("spawn")) as pool:
-        parts = list(pool.map(_posteriors, [str(ckpt)] * nj, shards, [device] * nj, [threads] * nj, [downmix] * nj))
+        parts = list(pool.map(_posteriors, [str(ckpt)] * nj, shards, [device] * nj, [threads] * nj, [downmix] * nj,
+                              [amp] * nj))
     logp, times = {}, {}
     for lp, tm in parts:
         logp.update(lp)
@@ -160,8 +166,11 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
                 lang_dir: str | Path | None = None, graph: str | Path | None = None,
                 lm_weights: list[float] = (1.0,), word_scores: list[float] = (0.0,), beam: float = 16.0,
                 max_active: int = 7000, device: str = "cpu", nj: int = 1, threads: int = 1,
-                downmix: bool = False) -> dict:
+                downmix: bool = False, dtype: str = "fp32") -> dict:
+    """Decode `cuts_path` with `ckpt` into `out_dir` (module docstring); dtype: fp32, bf16 or auto
+    (bf16 where the device has it: ssltk.models.precision)."""
     from ssltk.data.dataset import load_cuts
+    from ssltk.models.precision import log_amp
 
     if method not in ("greedy", "wfst"):
         raise ValueError(f"--method must be greedy or wfst, not {method!r}")
@@ -179,7 +188,10 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
     refs = {c.id: normalize_text(" ".join(s.text or "" for s in c.supervisions)) for c in cuts}
     spk = {c.id: (c.supervisions[0].speaker if c.supervisions and c.supervisions[0].speaker else c.id) for c in cuts}
 
-    logp, times = posteriors(ckpt, cuts, device, nj, threads, downmix)
+    if dtype not in ("fp32", "bf16", "auto"):
+        raise ValueError(f"--dtype must be fp32, bf16 or auto, not {dtype!r}")
+    amp = log_amp({"fp32": "none"}.get(dtype, dtype), torch.device(device), key="--dtype")
+    logp, times = posteriors(ckpt, cuts, device, nj, threads, downmix, amp)
     best, grid = grid_search(logp, refs, tokenizer, decoder, lm_weights, word_scores)
     audio_s = sum(a for _, a in times.values())
     forward_s = sum(t for t, _ in times.values())
@@ -191,7 +203,7 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
         "oov_words": oov, "oov_rate": round(100 * oov / ref_words, 2) if oov is not None and ref_words else None,
         "avg_forward_s": round(forward_s / max(len(cuts), 1), 5), "forward_rtf": round(forward_s / audio_s, 5),
         "search_rtf": round(best["search_s"] / audio_s, 6), "audio_s": round(audio_s, 2), "device": device,
-        "threads_per_job": threads, "nj": nj,
+        "threads_per_job": threads, "nj": nj, "dtype": "bf16" if amp == "bf16" else "fp32",
     }
     write_outputs(Path(out_dir), refs, best["hyps"], spk, result, grid)
     return result

@@ -53,6 +53,17 @@ def test_greedy_and_wfst_decoding_write_kaldi_files(model, capsys):
     assert out.returncode == 0 and out.stdout.startswith("%WER")
 
 
+def test_bf16_decoding_runs_under_autocast_or_says_it_fell_back(model, capsys, caplog):
+    from ssltk.models.precision import cpu_bf16_flags
+
+    decode.main(["--ckpt", str(model["ckpt"]), "--cuts", str(model["dev"]), "--method", "greedy", "--dtype", "bf16",
+                 "--out-dir", str(model["dir"] / "greedy_bf16")])
+    res = json.loads(capsys.readouterr().out)
+    assert res["utterances"] == 3 and res["dtype"] == ("bf16" if cpu_bf16_flags() else "fp32")
+    if not cpu_bf16_flags():
+        assert "running fp32" in caplog.text
+
+
 def test_decode_errors_name_the_fix(model, tmp_path):
     with pytest.raises(SystemExit, match="needs --graph"):
         decode.main(["--ckpt", str(model["ckpt"]), "--cuts", str(model["dev"]), "--method", "wfst",
