@@ -91,3 +91,30 @@ def load_encoder(path: str | Path, device: str | torch.device = "cpu"):
         raise CheckpointError(f"{path}: encoder weights do not match its config "
                               f"(missing {missing[:5]}, unexpected {unexpected[:5]})")
     return encoder.to(device).eval(), cfg
+
+
+MODEL_KEYS = ("ctc", "tokens", "tokenizer", "lang_dir")
+"""Entries of a fine-tuned checkpoint that describe the model (the rest is training state)."""
+
+
+def average_checkpoints(paths: list[str | Path]) -> dict:
+    """The element-wise mean of the models of several checkpoints of one run (fairseq's
+    average_checkpoints.py, icefall's --avg): {'config', 'model', and the entries of MODEL_KEYS of
+    the last}; the training state (optimizer, RNG, data position) is dropped, since the average
+    is a model to decode, not a point to resume from. Integer buffers are taken from the last."""
+    if not paths:
+        raise ValueError("average_checkpoints needs at least one checkpoint")
+    ckpts = [load_checkpoint(p) for p in paths]
+    keys = ckpts[-1]["model"].keys()
+    for path, ckpt in zip(paths, ckpts):
+        if ckpt["model"].keys() != keys or ckpt["config"] != ckpts[-1]["config"]:
+            raise CheckpointError(f"{path} is not a checkpoint of the same model as {paths[-1]} (other config or "
+                                  "weights); average checkpoints of one run")
+    state = {}
+    for k, v in ckpts[-1]["model"].items():
+        if v.is_floating_point():
+            state[k] = (sum(c["model"][k].double() for c in ckpts) / len(ckpts)).to(v.dtype)
+        else:
+            state[k] = v
+    return {"config": ckpts[-1]["config"], "model": state,
+            **{k: ckpts[-1][k] for k in MODEL_KEYS if k in ckpts[-1]}}

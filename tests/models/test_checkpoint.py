@@ -47,3 +47,24 @@ def test_bad_files_name_the_problem(tmp_path):
     torch.save({"weights": torch.ones(1)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not an ssltk checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+def test_average_is_the_mean_of_the_models_and_drops_training_state(tmp_path):
+    from ssltk.bin import average
+
+    cfg = get_preset("s3l-test")
+    states = [{"w": torch.full((2, 3), float(i)), "steps": torch.tensor(i)} for i in (1, 2, 6)]
+    paths = []
+    for i, state in enumerate(states):
+        paths.append(tmp_path / f"checkpoint-{i:08d}.pt")
+        save_checkpoint(paths[-1], cfg, state, tokens=["<blk>", "A"], optimizer={"lr": 1.0})
+    average.main(["--inputs", *map(str, paths), "--out", str(tmp_path / "avg.pt")])
+    avg = load_checkpoint(tmp_path / "avg.pt")
+    assert torch.equal(avg["model"]["w"], torch.full((2, 3), 3.0)) and int(avg["model"]["steps"]) == 6
+    assert avg["tokens"] == ["<blk>", "A"] and "optimizer" not in avg and len(avg["averaged"]) == 3
+    save_checkpoint(tmp_path / "other.pt", get_preset("sewd-test"), states[0])
+    with pytest.raises(SystemExit, match="not a checkpoint of the same model"):
+        average.main(["--inputs", str(paths[0]), str(tmp_path / "other.pt"), "--out", str(tmp_path / "x.pt")])
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="has 0 checkpoints, --last 2"):
+        average.main(["--exp-dir", str(tmp_path / "run"), "--out", str(tmp_path / "x.pt")])
