@@ -26,6 +26,10 @@ class ConfigError(ValueError):
     """A config key or value that cannot be applied; the message names the fix."""
 
 
+class UnknownKeyError(ConfigError):
+    """A key that the config has no field for."""
+
+
 def to_dict(cfg: Any) -> dict:
     """Nested dataclass -> plain dict of builtins (tuples become lists)."""
     out = {}
@@ -54,7 +58,7 @@ def merge(cfg: T, data: dict, where: str = "") -> T:
     for key, value in data.items():
         path = f"{where}.{key}" if where else key
         if key not in names:
-            raise ConfigError(
+            raise UnknownKeyError(
                 f"unknown config key '{path}'; valid keys here: {', '.join(sorted(names))}"
             )
         current = getattr(cfg, key)

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ssltk.config import ConfigError, apply_overrides, deep_merge, load_yaml, merge, to_dict
+from ssltk.config import ConfigError, UnknownKeyError, apply_overrides, deep_merge, load_yaml, merge, to_dict
 from ssltk.data.config import DataConfig
 from ssltk.data.dataset import SupervisedBatchDataset, load_cuts, pretrain_loader
 from ssltk.data.tokens import load_tokenizer
@@ -90,14 +90,18 @@ class FinetuneConfig:
     """The update loop: updates, accumulation, precision, checkpoints, validation."""
 
     def __post_init__(self):
-        # unknown or bad keys fail here, naming the key (they must fit some architecture's config)
+        # unknown or bad keys fail here, naming the key (they must fit some architecture's config); values
+        # that only clash with an architecture's defaults (s3l.conv2 vs the default context.dim) are
+        # checked against the real pre-trained config by finetune_model_config
         errors = []
         for arch in ARCHS.values():
             try:
                 merge(arch(), self.model, "model")
                 return
-            except ConfigError as e:
+            except UnknownKeyError as e:
                 errors.append(str(e))
+            except ConfigError:
+                return
         raise ConfigError(errors[0])
 
 

@@ -111,3 +111,8 @@ def test_model_changes_are_model_keys_merged_into_the_defaults():
     assert model.feature_grad_mult == 0.0 and model.dropout_input == 0.0
     with pytest.raises(ConfigError, match="unknown config key 'model.masking.probb'"):
         load_finetune_config(None, ["model.masking.probb=0.3"])
+    # architecture-specific changes are checked against the pre-trained config, not an arch's defaults
+    s3l = finetune_model_config(get_preset("s3l-test"), load_finetune_config(None, ["model.s3l.ctc_upsample=2"]))
+    assert s3l.s3l.ctc_upsample == 2
+    with pytest.raises(ConfigError, match="must equal context.dim"):
+        finetune_model_config(get_preset("s3l-test"), load_finetune_config(None, ["model.s3l.conv2=[[8,3,2]]"]))
