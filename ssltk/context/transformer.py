@@ -45,7 +45,14 @@ class ConvPositionalEmbedding(nn.Module):
 
     def forward(self, x_ct: torch.Tensor) -> torch.Tensor:
         """x_ct: (N, E, T) -> (N, E, ceil-ish(T / s))."""
-        y = self.conv(x_ct)
+        if x_ct.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # fp32 under CPU autocast: oneDNN's bf16 grouped conv1d returns wrong values for some shapes
+            # (torch 2.13: 4 or 8 channels per group with an even kernel, e.g. s3l-mini's 128/16 x 32:
+            # 110 % relative error against fp32; tests/context/test_transformer.py checks it).
+            with torch.autocast("cpu", enabled=False):
+                y = self.conv(x_ct.float())
+        else:
+            y = self.conv(x_ct)
         if self.trim:
             y = y[..., :-self.trim]
         return F.gelu(y)
