@@ -71,3 +71,20 @@ def test_bf16_autocast_encoder_matches_fp32(preset):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             out = enc(wav).hidden.float()
     assert ((out - ref).norm() / ref.norm()).item() < 0.03
+
+
+def test_bf16_autocast_positional_conv_of_every_preset_matches_fp32():
+    from ssltk.context.transformer import ConvPositionalEmbedding
+    from ssltk.models.presets import PRESETS, get_preset
+
+    torch.manual_seed(0)
+    shapes = {(c.context.dim, c.context.pos_conv_kernel, c.context.pos_conv_groups, c.context.squeeze)
+              for c in map(get_preset, PRESETS)}
+    for dim, kernel, groups, stride in sorted(shapes):
+        pos = ConvPositionalEmbedding(dim, kernel, groups, stride).eval()
+        x = torch.randn(1, dim, 120)
+        with torch.inference_mode():
+            ref = pos(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = pos(x).float()
+        assert ((out - ref).norm() / ref.norm()).item() < 0.02, (dim, kernel, groups, stride)
