@@ -17,7 +17,7 @@ stage=0                      # first stage to run
 stop_stage=7                 # last stage to run
 size=default                 # corpus size: ci (2 min) | small (40 min) | default (70 min) | medium (3.2 h) | large (11 h)
 data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
-preset=s3l-mini              # model preset (python -m ssltk.bin.presets)
+preset=s3l-mini-40ms         # model preset (python -m ssltk.bin.presets)
 pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
 finetune_config=             # default: conf/finetune.yaml (conf/finetune_s3l.yaml for s3l-* presets)
 finetune_labels=1h           # label budget: a duration (10m, 30m, 1h, ...) or all
@@ -26,6 +26,9 @@ lm_order=2                   # n-gram order of the LM trained on the corpus text
 lm_weights="1 2"             # LM weights tried on dev (WFST decoding)
 word_scores="0"              # word scores tried on dev
 beam=8                       # WFST beam (search cost grows fast with the beam on a weak model)
+amp=                         # train.amp of pre-training and fine-tuning (default: the confs'): auto | bf16 | none
+decode_dtype=fp32            # decoding precision: fp32 | bf16 | auto (bf16 where the CPU has it); bf16
+                             # pays from ~5 M parameters (benchmarks/README.md), s3l-mini is faster in fp32
 nj=2                         # parallel decoding jobs
 ngpu=0                       # GPUs for training (torchrun when > 1)
 pt_updates=                  # pre-training updates (default: by --size)
@@ -56,6 +59,7 @@ case $preset in
 esac
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+  stage_begin 0
   log "Stage 0: check the TTS engine and text: espeakng-loader, Debian fortunes"
   python3 -c "import espeakng_loader" 2>/dev/null || python3 -m pip install --quiet espeakng-loader
   if ! ls /usr/share/games/fortunes/fortunes >/dev/null 2>&1; then
@@ -68,21 +72,27 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
       log "  Debian's fortunes are not installed (apt-get install fortunes): using the built-in grammar text"
     fi
   fi
+  stage_end 0
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+  stage_begin 1
   log "Stage 1: synthesise the corpus: espeak-ng + text -> $corpus_dir (size $size)"
   if done_or_run "$corpus_dir"; then
     python3 local/synthesize.py --out-dir "$corpus_dir" --size "$size" --seed "$seed"
     touch "$corpus_dir/.done"
   fi
+  stage_end 1
 fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
+  stage_begin 2
   log "Stage 2: Lhotse manifests and the label subset: $corpus_dir -> $manifests"
   if done_or_run "$manifests"; then
-    python3 -m ssltk.bin.manifests librispeech --corpus-dir "$corpus_dir" --out-dir "$manifests" \
-      --parts train-clean dev-clean test-clean
+    parts="train-clean dev-clean test-clean"  # + test-other (unseen voices) where the corpus has it
+    [ -d "$corpus_dir/test-other" ] && parts="$parts test-other"
+    # shellcheck disable=SC2086
+    python3 -m ssltk.bin.manifests librispeech --corpus-dir "$corpus_dir" --out-dir "$manifests" --parts $parts
     touch "$manifests/.done"
   fi
   sub=$manifests/cuts_train_${finetune_labels}.jsonl.gz
@@ -93,19 +103,24 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
         --seed "$seed" --out "$sub" $([ "$size" = ci ] && echo --allow-short)
     fi
   fi
+  stage_end 2
 fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+  stage_begin 3
   log "Stage 3: self-supervised pre-training of $preset: $manifests/cuts_train-clean -> $exp_dir/pretrain"
   if done_or_run "$exp_dir/pretrain"; then
     $train_cmd $launch -m ssltk.bin.pretrain --config "$pretrain_config" --exp-dir "$exp_dir/pretrain" \
       preset=$preset data.train_cuts=$manifests/cuts_train-clean.jsonl.gz \
-      data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$pt_updates train.seed=$seed
+      data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$pt_updates train.seed=$seed \
+      ${amp:+train.amp=$amp}
     touch "$exp_dir/pretrain/.done"
   fi
+  stage_end 3
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+  stage_begin 4
   log "Stage 4: lang dir, ${lm_order}-gram LM and TLG: $corpus_dir/lm_text.txt -> $lang"
   if done_or_run "$lang"; then
     python3 -m ssltk.bin.prepare_lang --text "$corpus_dir/lm_text.txt" --lang-dir "$lang" --tokens letters \
@@ -113,12 +128,14 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
     python3 -m ssltk.bin.compile_graph --lang-dir "$lang" --arpa "$lang/lm_${lm_order}gram.arpa"
     touch "$lang/.done"
   fi
+  stage_end 4
 fi
 
 systems="finetune"
 [ "$from_scratch" = true ] && systems="$systems finetune_scratch"
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+  stage_begin 5
   for sys in $systems; do
     extra=()
     if [ $sys = finetune_scratch ]; then
@@ -131,21 +148,27 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
       $train_cmd $launch -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$exp_dir/$sys" \
         --init "$init" finetune.lang_dir=$lang data.train_cuts=$manifests/cuts_train_${finetune_labels}.jsonl.gz \
         data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$ft_updates train.seed=$seed \
-        "${extra[@]}"
+        ${amp:+train.amp=$amp} "${extra[@]}"
       touch "$exp_dir/$sys/.done"
     fi
   done
+  stage_end 5
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+  stage_begin 6
   for sys in $systems; do
     d=$exp_dir/$sys
-    log "Stage 6: decoding ($sys): LM weight / word score grid on dev, then greedy and WFST on test"
-    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "$lm_weights" "$word_scores" $beam
+    log "Stage 6: decoding ($sys): LM weight / word score grid on dev, then greedy and WFST on test (and test-other)"
+    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "$lm_weights" "$word_scores" $beam $decode_dtype
     read -r lmw ws < <(python3 -c "import json; s=json.load(open('$d/decode_dev_wfst/stats.json')); \
 print(s['lm_weight'], s['word_score'])")
-    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws" $beam
+    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws" $beam $decode_dtype
+    if [ -f $manifests/cuts_test-other.jsonl.gz ]; then  # voices that no train speaker shares
+      decode_and_score "$d" $manifests/cuts_test-other.jsonl.gz test_other $lang $nj "$lmw" "$ws" $beam $decode_dtype
+    fi
   done
+  stage_end 6
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then

@@ -35,7 +35,10 @@ def test_every_stage_runs_and_writes_results(finished):
     assert "| pre-trained + CTC fine-tuning |" in results and "| from scratch" in results
     for system in ("finetune", "finetune_scratch"):
         for m in ("greedy", "wfst"):
-            assert (tmp / "exp" / system / f"decode_test_{m}" / "scoring" / "wer").read_text().startswith("%WER")
+            for test in ("test", "test_other"):  # test-other: voice variants that no train speaker uses
+                assert (tmp / "exp" / system / f"decode_{test}_{m}" / "scoring" / "wer").read_text().startswith("%WER")
+    assert "| test-other greedy | test-other WFST |" in results and "| - | - |" not in results
+    assert "- Stage times (min): 0: " in results and ", 6: " in results
     assert (tmp / "data" / "lang_char" / "TLG.fst").stat().st_size > 0
     # the recorded command is the run's own options (everything not at its default), not a retyped list
     assert f"./run.sh --size ci --data-dir {tmp / 'data'}" in results and "--pt-updates 20 --ft-updates 20" in results
@@ -50,7 +53,8 @@ def test_rerun_skips_finished_stages(finished):
     assert out.count("already done") >= 5 and time.time() - start < 120
     proc = run(tmp, "--stage", "6", "--stop-stage", "6")
     out = proc.communicate(timeout=300)[0]
-    assert proc.returncode == 0 and out.count("already done") == 8, out  # {2 systems} x {dev, test} x {greedy, wfst}
+    # {2 systems} x {dev, test, test-other} x {greedy, wfst}
+    assert proc.returncode == 0 and out.count("already done") == 12, out
 
 
 def test_killed_pretraining_stage_resumes(tmp_path, finished):

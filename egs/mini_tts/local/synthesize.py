@@ -2,10 +2,11 @@
 
     python local/synthesize.py --out-dir corpus --size ci --seed 0
 
-Layout: OUT/{train-clean,dev-clean,test-clean}/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac and
+Layout: OUT/{train-clean,dev-clean,test-clean,test-other}/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac and
 <spk>-<chapter>.trans.txt, as LibriSpeech, so lhotse's prepare_librispeech reads it.
 Speakers are voice variant x pitch x speed x a small resampling warp, with their own level
-and noise floor; train / dev / test have disjoint speakers and sentences. Text: Debian's
+and noise floor; train / dev / test have disjoint speakers and sentences, and test-other is read
+by voice variants that no other split uses (OTHER_VARIANTS). Text: Debian's
 `fortunes` when installed (stage 0 installs it), else a small built-in grammar. OUT/lm_text.txt
 holds every sentence but the dev and test ones, for the lexicon and the n-gram LM. Byte-reproducible
 for a seed: espeak-ng seeds its noise generator (breathy voices f2, f3, f5) from the clock, so
@@ -31,16 +32,19 @@ from ssltk.data.atomic import atomic_write, atomic_write_text
 from ssltk.data.audio import SAMPLE_RATE
 
 SIZES = {  # hours of audio per split (approximate)
-    "ci": {"train-clean": 0.025, "dev-clean": 0.004, "test-clean": 0.004},
-    "small": {"train-clean": 0.5, "dev-clean": 0.05, "test-clean": 0.05},
-    "default": {"train-clean": 1.0, "dev-clean": 0.08, "test-clean": 0.08},
-    "medium": {"train-clean": 3.0, "dev-clean": 0.08, "test-clean": 0.08},
-    "large": {"train-clean": 10.0, "dev-clean": 0.5, "test-clean": 0.5},
+    "ci": {"train-clean": 0.025, "dev-clean": 0.004, "test-clean": 0.004, "test-other": 0.004},
+    "small": {"train-clean": 0.5, "dev-clean": 0.05, "test-clean": 0.05, "test-other": 0.05},
+    "default": {"train-clean": 1.0, "dev-clean": 0.08, "test-clean": 0.08, "test-other": 0.08},
+    "medium": {"train-clean": 3.0, "dev-clean": 0.08, "test-clean": 0.08, "test-other": 0.08},
+    "large": {"train-clean": 10.0, "dev-clean": 0.5, "test-clean": 0.5, "test-other": 0.5},
 }
 LM_SENTENCES = {"ci": 2000, "small": 20000, "default": 40000, "medium": 40000, "large": 10**9}  # cap on lm_text.txt
 ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc", "en-gb-x-gbclan"]
 VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2", "klatt3",
             "adam", "david", "john", "linda", "max", "norbert", "robert", "steph", "anika", "edward", "ian"]
+# test-other: espeak-ng voice variants that no train, dev or test-clean speaker uses (another Klatt voice,
+# another formant voice, four of the contributed voices), on the same accents
+OTHER_VARIANTS = ["klatt4", "m8", "belinda", "benjamin", "caleb", "aunty"]
 
 
 def normalize(sentence: str) -> str:
@@ -135,8 +139,8 @@ class Espeak:
         return (np.concatenate(self.chunks).astype(np.float32) / 32768.0) if self.chunks else np.zeros(0, np.float32)
 
 
-def make_speakers(n: int, rng: random.Random, first_id: int) -> list[dict]:
-    combos = [(a, v) for a in ACCENTS for v in VARIANTS]
+def make_speakers(n: int, rng: random.Random, first_id: int, variants: list[str] = VARIANTS) -> list[dict]:
+    combos = [(a, v) for a in ACCENTS for v in variants]
     rng.shuffle(combos)
     speakers = []
     for i in range(n):
@@ -180,7 +184,7 @@ def main() -> None:
     for split, hours in SIZES[args.size].items():
         target = hours * 3600
         n_spk = max(2, int(target / (args.utts_per_speaker * 3.0)))  # ~3 s per utterance
-        speakers = make_speakers(n_spk, rng, spk_id)
+        speakers = make_speakers(n_spk, rng, spk_id, OTHER_VARIANTS if split == "test-other" else VARIANTS)
         spk_id += n_spk
         total, n_utt, k = 0.0, 0, 0
         while total < target:
@@ -195,15 +199,18 @@ def main() -> None:
             d.mkdir(parents=True, exist_ok=True)
             name = f"{spk['id']}-{chapter}-{utt:04d}"
             path = d / f"{name}.flac"
-            gen = np.random.default_rng([args.seed, spk["id"], chapter, utt])
-            wav = render(tts, spk, text, gen, zlib.crc32(name.encode()) ^ args.seed)
-            if not path.exists():
+            if path.exists():  # written by an earlier (interrupted) run: every utterance seeds its own draws
+                samples = sf.info(path).frames
+            else:
+                gen = np.random.default_rng([args.seed, spk["id"], chapter, utt])
+                wav = render(tts, spk, text, gen, zlib.crc32(name.encode()) ^ args.seed)
                 atomic_write(path, lambda tmp: sf.write(tmp, wav, SAMPLE_RATE))
+                samples = len(wav)
             trans = d / f"{spk['id']}-{chapter}.trans.txt"
             lines = dict(line.split(" ", 1) for line in trans.read_text().splitlines()) if trans.exists() else {}
             lines[name] = text
             atomic_write_text(trans, "".join(f"{u} {t}\n" for u, t in sorted(lines.items())))
-            total += len(wav) / SAMPLE_RATE
+            total += samples / SAMPLE_RATE
             n_utt += 1
         summary["splits"][split] = {"speakers": n_spk, "utterances": n_utt, "hours": round(total / 3600, 3)}
     used = sum(v["utterances"] for v in summary["splits"].values())

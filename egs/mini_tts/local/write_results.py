@@ -28,6 +28,18 @@ def minutes_between(start: Path, end: Path) -> float | None:
     return round((end.stat().st_mtime - start.stat().st_mtime) / 60, 1)
 
 
+def stage_minutes(path: Path) -> dict[str, float]:
+    """Minutes of each stage's latest complete run, from run.sh's stage_times.txt (stage begin|end epoch)."""
+    begun, spans = {}, {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        stage, what, t = line.split()
+        if what == "begin":
+            begun[stage] = int(t)
+        elif stage in begun:
+            spans[stage] = round((int(t) - begun.pop(stage)) / 60, 1)
+    return dict(sorted(spans.items()))
+
+
 def collect(args) -> dict:
     exp = Path(args.exp_dir)
     rows = []
@@ -40,6 +52,10 @@ def collect(args) -> dict:
             row[m] = scored["wer_line"]
             if m == "wfst":
                 row["lm_weight"], row["word_score"] = scored["stats"]["lm_weight"], scored["stats"]["word_score"]
+        for m in ("greedy", "wfst"):  # test-other (voices no train speaker shares), where the corpus has it
+            scored = read_scored(exp / sys / f"decode_test_other_{m}")
+            if scored is not None:
+                row[f"other_{m}"] = scored["wer_line"]
         row["finetune_minutes"] = minutes_between(exp / sys / "config.yaml", exp / sys / ".done")
         rows.append(row)
     info = Path(args.corpus_dir) / "corpus.json"
@@ -52,7 +68,7 @@ def collect(args) -> dict:
         "machine": f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})",
         "corpus": corpus.get("splits", {}), "text_source": corpus.get("text_source", "?"),
         "wall_minutes": round(args.wall_seconds / 60, 1) if args.wall_seconds else None,
-        "from_stage": args.from_stage,
+        "from_stage": args.from_stage, "stage_minutes": stage_minutes(exp / "stage_times.txt"),
         "pretrain": {"updates": last.get("update"), "hours_seen": last.get("hours_seen"),
                      "loss": last.get("contrastive", last.get("loss")), "accuracy": last.get("accuracy"),
                      "minutes": minutes_between(exp / "pretrain" / "config.yaml", exp / "pretrain" / ".done")},
@@ -73,11 +89,15 @@ def render(results_dir: Path) -> str:
     lines = ["# mini_tts results", "", "Written by stage 7 (local/write_results.py) from results/*.json, one file per run",
              "(preset, corpus size, label budget); test-set word error rates from utils/score.sh. After editing",
              "results/notes.md: `python3 local/write_results.py --render-only --out RESULTS.md`.", "",
-             "| preset | corpus | labels | system | greedy | WFST + n-gram LM |", "|---|---|---|---|---|---|"]
+             "test-other: the same kind of text read by espeak-ng voice variants that no train speaker uses.", "",
+             "| preset | corpus | labels | system | test greedy | test WFST + n-gram LM | test-other greedy | "
+             "test-other WFST |", "|---|---|---|---|---|---|---|---|"]
     for r in runs:
         for s in r["systems"]:
-            lines.append(f"| {r['preset']} | {train_hours(r):g} h | {r.get('labels', '?')} | {NAMES.get(s['system'], s['system'])} | {s['greedy']} | {s['wfst']} "
-                         f"(LM weight {s['lm_weight']}, word score {s['word_score']}) |")
+            lines.append(f"| {r['preset']} | {train_hours(r):g} h | {r.get('labels', '?')} | "
+                         f"{NAMES.get(s['system'], s['system'])} | {s['greedy']} | {s['wfst']} "
+                         f"(LM weight {s['lm_weight']}, word score {s['word_score']}) | {s.get('other_greedy', '-')} | "
+                         f"{s.get('other_wfst', '-')} |")
     for r in runs:
         p = r["pretrain"]
         ft = ", ".join(f"{NAMES.get(s['system'], s['system'])} {fmt(s.get('finetune_minutes'), '')} min"
@@ -87,6 +107,9 @@ def render(results_dir: Path) -> str:
                   + (f"; wall time from stage {r['from_stage']}: {r['wall_minutes']} min." if r["wall_minutes"]
                      else "."),
                   f"- Corpus: {json.dumps(r['corpus'])}; text: {r['text_source']}.",
+                  *(["- Stage times (min): " + ", ".join(f"{k}: {v}" for k, v in r["stage_minutes"].items())
+                     + " (stages 0-2 data, 3 pre-training, 4 LM and graph, 5 fine-tuning, 6 decoding)."]
+                    if r.get("stage_minutes") else []),
                   f"- Pre-training: {p['updates']} updates in {fmt(p['minutes'], '')} min, "
                   f"{fmt(p['hours_seen'], '.2f')} h of audio seen, final pre-training loss {fmt(p['loss'])}, "
                   f"accuracy {fmt(p['accuracy'])}.",
