@@ -28,16 +28,22 @@ def minutes_between(start: Path, end: Path) -> float | None:
     return round((end.stat().st_mtime - start.stat().st_mtime) / 60, 1)
 
 
-def stage_minutes(path: Path) -> dict[str, float]:
-    """Minutes of each stage's latest complete run, from run.sh's stage_times.txt (stage begin|end epoch)."""
+def stage_spans(path: Path) -> dict[str, tuple[int, int]]:
+    """(begin, end) epoch seconds of each stage's latest run, from run.sh's stage_times.txt
+    (`stage begin|end epoch` lines; a stage that was found done and skipped shows a ~0 s span)."""
     begun, spans = {}, {}
     for line in path.read_text().splitlines() if path.exists() else []:
         stage, what, t = line.split()
         if what == "begin":
             begun[stage] = int(t)
         elif stage in begun:
-            spans[stage] = round((int(t) - begun.pop(stage)) / 60, 1)
+            spans[stage] = (begun.pop(stage), int(t))
     return dict(sorted(spans.items()))
+
+
+def stage_minutes(path: Path) -> dict[str, float]:
+    """Minutes of each stage's latest run (stage_spans)."""
+    return {k: round((e - b) / 60, 1) for k, (b, e) in stage_spans(path).items()}
 
 
 def collect(args) -> dict:
