@@ -5,7 +5,7 @@
 
 The average keeps the model and its tokens and drops the training state; decode it like best.pt.
 Checkpoints are written every train.checkpoint_every updates and the newest train.keep_last kept,
-so --last can be at most keep_last.
+so at most keep_last are there to average; with fewer than --last, those are averaged (a warning).
 """
 from __future__ import annotations
 
@@ -27,9 +27,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.exp_dir:
         found = [p for _, p in list_checkpoints(args.exp_dir)]
-        if args.last < 1 or len(found) < args.last:
-            sys.exit(f"error: {args.exp_dir}/checkpoints has {len(found)} checkpoints, --last {args.last} asks for "
-                     "more: lower --last or train with a larger train.keep_last")
+        if args.last < 1 or not found:
+            sys.exit(f"error: {args.exp_dir}/checkpoints has {len(found)} checkpoints and --last is {args.last}: "
+                     "train first, with --last >= 1")
+        if len(found) < args.last:  # a short run: what there is, said out loud
+            print(f"warning: {args.exp_dir}/checkpoints has {len(found)} checkpoints, fewer than --last {args.last}; "
+                  f"averaging those (train.keep_last bounds how many are kept)", file=sys.stderr)
         paths = found[-args.last:]
     else:
         paths = args.inputs

@@ -66,5 +66,8 @@ def test_average_is_the_mean_of_the_models_and_drops_training_state(tmp_path):
     with pytest.raises(SystemExit, match="not a checkpoint of the same model"):
         average.main(["--inputs", str(paths[0]), str(tmp_path / "other.pt"), "--out", str(tmp_path / "x.pt")])
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
-    with pytest.raises(SystemExit, match="has 0 checkpoints, --last 2"):
+    with pytest.raises(SystemExit, match="has 0 checkpoints and --last is 2"):
         average.main(["--exp-dir", str(tmp_path / "run"), "--out", str(tmp_path / "x.pt")])
+    paths[2].rename(tmp_path / "run" / "checkpoints" / paths[2].name)  # one checkpoint: averaged alone
+    average.main(["--exp-dir", str(tmp_path / "run"), "--last", "3", "--out", str(tmp_path / "one.pt")])
+    assert torch.equal(load_checkpoint(tmp_path / "one.pt")["model"]["w"], torch.full((2, 3), 6.0))
