@@ -1,6 +1,6 @@
 """S3LSpeech: EMA teacher-student pre-training on filter-bank input (s3lspeech paper).
 
-    S3LEncoder(frontend, stage1, down, stage2)     inference: waveform -> (N, T, E), 80 ms frames
+    S3LEncoder(frontend, stage1, down, stage2)     inference: waveform -> (N, T, E), 80 ms frames (40 ms with a stride-1 conv2, s3l-mini-40ms)
     S3LForPretraining(encoder, project, predictor, cfg)
         student: noisy waveform -> log-mel -> SpecAugment -> encoder -> project -> predictor
         teacher: clean waveform -> log-mel -> random shift -> EMA encoder -> EMA project (no grad)
