@@ -25,6 +25,9 @@ class DataConfig:
     downmix: bool = False
     """Average the channels of multi-channel cuts instead of skipping them (the policy of
     ssltk.data.audio, the same as extract/decode's --downmix)."""
+    speed_perturb: tuple[float, ...] = ()
+    """Speed factors drawn per cut and epoch (Kaldi/sox `speed`: tempo and pitch together, e.g.
+    [0.9, 1.0, 1.1]); empty = off. Training only: validation and decoding read audio as it is."""
     num_workers: int = 2
     """DataLoader worker processes reading audio."""
     shuffle: bool = True
@@ -33,3 +36,6 @@ class DataConfig:
     def __post_init__(self):
         if self.max_duration <= 0 or self.min_samples < 0 or self.max_samples < max(self.min_samples, 1):
             raise ValueError("data: need max_duration > 0 and 0 <= min_samples <= max_samples")
+        self.speed_perturb = tuple(float(f) for f in self.speed_perturb)
+        if any(not 0.5 <= f <= 2.0 for f in self.speed_perturb):
+            raise ValueError(f"data.speed_perturb: factors must lie in [0.5, 2.0], got {list(self.speed_perturb)}")

@@ -3,7 +3,7 @@
 The sampler (lhotse DynamicBucketingSampler) yields CutSets of about
 `max_duration` seconds; the dataset reads their audio in DataLoader workers,
 crops long cuts to `max_samples` at an offset that is a pure function of
-(seed, epoch, cut id), skips unusable cuts (unreadable, empty, too short, wrong
+(seed, epoch, cut id), speed-perturbs training cuts by a factor drawn the same way (data.speed_perturb), skips unusable cuts (unreadable, empty, too short, wrong
 sample rate, several channels), each with a kind and the problem in words, and pads to (N, S) with `audio_lens`.
 
 Resuming mid-epoch replays the sampler's deterministic order for the epoch and
@@ -23,6 +23,7 @@ import random
 import signal
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,22 @@ def crop_offset(cut_id: str, num_samples: int, max_samples: int, seed: int, epoc
     return random.Random(f"{seed}/{epoch}/{cut_id}").randrange(num_samples - max_samples + 1)
 
 
+def speed_factor(cut_id: str, factors: tuple[float, ...], seed: int, epoch: int) -> float:
+    """The speed factor of a cut in an epoch: a pure function of (seed, epoch, cut id), as the crop."""
+    return random.Random(f"{seed}/{epoch}/{cut_id}/speed").choice(factors) if factors else 1.0
+
+
+def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
+    """Kaldi's / sox's `speed`: play `factor` times faster, tempo and pitch together (the length
+    becomes len / factor), by polyphase resampling."""
+    if factor == 1.0:
+        return audio
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(factor).limit_denominator(100)
+    return resample_poly(audio, ratio.denominator, ratio.numerator).astype(np.float32)
+
+
 def sphere_without_sph2pipe() -> None:
     """Read NIST sphere (.sph, PCM) with libsndfile when the sph2pipe binary is absent (lhotse would
     otherwise shell out to sph2pipe and fail)."""
@@ -131,8 +148,10 @@ def sphere_without_sph2pipe() -> None:
 class AudioBatchDataset(torch.utils.data.Dataset):
     """CutSet -> {'audio': (N, S), 'audio_lens': (N,), 'cut_ids', 'skipped': [Skipped]}."""
 
-    def __init__(self, cfg: DataConfig, seed: int = 0, crop: bool = True):
+    def __init__(self, cfg: DataConfig, seed: int = 0, crop: bool = True, perturb: bool = False):
+        """crop: cut long audio to cfg.max_samples; perturb: apply cfg.speed_perturb (training)."""
         self.cfg, self.seed, self.crop = cfg, seed, crop
+        self.speeds = cfg.speed_perturb if perturb else ()
         self.epoch = 0
         sphere_without_sph2pipe()
 
@@ -168,6 +187,7 @@ class AudioBatchDataset(torch.utils.data.Dataset):
             except UnusableAudio as e:
                 skipped.append(Skipped(cut.id, _source(cut), str(e), e.kind))
                 continue
+            audio = change_speed(audio, speed_factor(cut.id, self.speeds, self.seed, self.epoch))
             if audio.shape[0] < self.cfg.min_samples:
                 skipped.append(Skipped(cut.id, _source(cut), f"too short ({audio.shape[0]} < "
                                                             f"{self.cfg.min_samples} samples)", "too_short"))
@@ -190,8 +210,8 @@ class SupervisedBatchDataset(AudioBatchDataset):
     Cuts without a transcript, with characters the tokenizer lacks, or longer than
     max_samples (no cropping: the transcript must match the audio) are skipped."""
 
-    def __init__(self, cfg: DataConfig, tokenizer, seed: int = 0):
-        super().__init__(cfg, seed, crop=False)
+    def __init__(self, cfg: DataConfig, tokenizer, seed: int = 0, perturb: bool = False):
+        super().__init__(cfg, seed, crop=False, perturb=perturb)
         self.tokenizer = tokenizer
 
     def __getitem__(self, cuts) -> dict:
@@ -274,7 +294,7 @@ def pretrain_loader(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank:
                     validation: bool = False, dataset: AudioBatchDataset | None = None) -> torch.utils.data.DataLoader:
     """DataLoader over a ResumableBatches sampler (loader.sampler) and an AudioBatchDataset
     (cropping, for pre-training) or the given dataset (e.g. SupervisedBatchDataset)."""
-    dataset = dataset if dataset is not None else AudioBatchDataset(cfg, seed=seed, crop=True)
+    dataset = dataset if dataset is not None else AudioBatchDataset(cfg, seed=seed, crop=True, perturb=not validation)
     sampler = ResumableBatches(build_sampler(cuts, cfg, seed, world_size, rank,
                                              shuffle=False if validation else None), dataset)
     return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None,

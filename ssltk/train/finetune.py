@@ -204,11 +204,11 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         del base
         model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
                          cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg)).to(world.device)
-        ds = lambda: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed)  # noqa: E731
+        ds = lambda perturb: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed, perturb=perturb)  # noqa: E731
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
-                                       world.rank, dataset=ds())
+                                       world.rank, dataset=ds(perturb=True))
         valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True,
-                                        dataset=ds()) if cfg.data.valid_cuts else None)
+                                        dataset=ds(perturb=False)) if cfg.data.valid_cuts else None)
         extra = {"ctc": {"vocab_size": len(tokenizer.symbols)}, "tokens": list(tokenizer.symbols),
                  "tokenizer": tokenizer.kind, "lang_dir": str(cfg.finetune.lang_dir)}
         return run_training(task=CTCTask(cfg, tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,

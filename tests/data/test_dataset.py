@@ -1,9 +1,11 @@
+import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
 from ssltk.data.config import DataConfig
-from ssltk.data.dataset import (AudioBatchDataset, audio_policy, build_sampler, crop_offset, load_cuts,
-                                pretrain_loader)
+from ssltk.data.dataset import (AudioBatchDataset, audio_policy, build_sampler, change_speed, crop_offset,
+                                load_cuts, pretrain_loader, speed_factor)
 from ssltk.testing import write_cuts, write_wav
 
 
@@ -34,6 +36,29 @@ def test_crops_are_deterministic_and_bounded(tmp_path):
     assert torch.equal(a["audio"], b["audio"]) and a["audio"].shape[1] == 16000
     assert crop_offset("x", 48000, 16000, 3, 0) == crop_offset("x", 48000, 16000, 3, 0)
     assert crop_offset("x", 48000, 16000, 3, 0) != crop_offset("x", 48000, 16000, 3, 1)
+
+
+def test_speed_perturbation_changes_tempo_and_pitch_only_in_training(tmp_path):
+    t = np.arange(16000) / 16000
+    tone = np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    fast = change_speed(tone, 1.1)
+    assert fast.dtype == np.float32 and abs(len(fast) - 16000 / 1.1) <= 1
+    peak = np.argmax(np.abs(np.fft.rfft(fast))) * 16000 / len(fast)
+    assert abs(peak - 484) < 3  # sox `speed 1.1`: 440 Hz plays at 484 Hz
+    assert change_speed(tone, 1.0) is tone
+    # the factor is a pure function of (seed, epoch, cut): a resumed run perturbs as the first did
+    factors = (0.9, 1.0, 1.1)
+    draws = {speed_factor(f"c{i}", factors, 0, 0) for i in range(30)}
+    assert draws == set(factors) and speed_factor("c1", factors, 0, 0) == speed_factor("c1", factors, 0, 0)
+    assert speed_factor("c1", (), 0, 0) == 1.0
+    path = write_cuts(tmp_path, [2.0] * 8)
+    cfg = DataConfig(min_samples=0, speed_perturb=[0.9, 1.1], num_buckets=1)
+    train = AudioBatchDataset(cfg, seed=0, crop=False, perturb=True)[load_cuts(path)]
+    assert set(train["audio_lens"].tolist()) == {round(32000 / 0.9), round(32000 / 1.1)}
+    valid = AudioBatchDataset(cfg, seed=0, crop=False)[load_cuts(path)]
+    assert set(valid["audio_lens"].tolist()) == {32000}
+    with pytest.raises(ValueError, match="speed_perturb"):
+        DataConfig(speed_perturb=[3.0])
 
 
 def test_bad_short_and_wrong_rate_audio_is_skipped_and_named(tmp_path):
