@@ -127,6 +127,27 @@ class UnitsTask(PretrainTask):
         return {}
 
 
+MIN_CONVERGENT_BATCH_S = 150.0
+"""Audio per update below which wav2vec 2.0 pre-training did not converge in "The Effect of Batch Size on
+Contrastive Self-Supervised Speech Representation Learning" (arXiv:2402.13723, §V: 87.5 s diverged,
+150 s was the smallest that converged)."""
+
+
+def warn_small_batch(cfg: PretrainConfig, world_size: int) -> bool:
+    """Log a warning (and return True) when a wav2vec 2.0-objective run updates on less than
+    MIN_CONVERGENT_BATCH_S seconds of audio; other objectives have no such finding."""
+    eff = cfg.data.max_duration * cfg.train.accum_grad * world_size
+    if cfg.model.arch != "wav2vec2" or eff >= MIN_CONVERGENT_BATCH_S:
+        return False
+    need = -(-MIN_CONVERGENT_BATCH_S // (cfg.data.max_duration * world_size))
+    log.warning("effective batch %.1f s of audio per update (data.max_duration %.1f x train.accum_grad %d x %d "
+                "ranks) is below the %.0f s that wav2vec 2.0 pre-training needed to converge in the batch-size "
+                "paper (arXiv:2402.13723, §V; 87.5 s diverged): expect contrastive accuracy near chance. "
+                "Raise train.accum_grad to %d (or data.max_duration).", eff, cfg.data.max_duration,
+                cfg.train.accum_grad, world_size, MIN_CONVERGENT_BATCH_S, need)
+    return True
+
+
 def pretrain_task(cfg: PretrainConfig) -> PretrainTask:
     match cfg.model.arch:
         case "wav2vec2":
@@ -177,6 +198,7 @@ def pretrain(cfg: PretrainConfig, exp_dir: str | Path) -> dict:
     with training_run(exp_dir, cfg, "pretrain") as world:
         if world.is_main:
             write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.pretrain")
+            warn_small_batch(cfg, world.size)
         torch.manual_seed(cfg.train.seed)
         model, task = build_pretraining_model(cfg.model, cfg.augment), pretrain_task(cfg)
         task.prepare(model, exp_dir, world)

@@ -233,3 +233,16 @@ def test_torch_compile_option_trains(corpus, tmp_path):
                                                                "train.max_updates": 2}))
     last = pretrain(cfg, tmp_path)
     assert math.isfinite(last["loss"])
+
+
+def test_wav2vec2_objective_below_150_s_per_update_warns_with_the_fix(caplog):
+    small = load_pretrain_config(None, ["preset=w2v2-mini", "data.max_duration=40", "train.accum_grad=1"])
+    with caplog.at_level("WARNING", logger="ssltk.train.pretrain"):
+        assert pretrain_mod.warn_small_batch(small, world_size=1)
+    msg = caplog.text
+    assert "40.0 s" in msg and "150 s" in msg and "arXiv:2402.13723" in msg and "train.accum_grad to 4" in msg
+    enough = load_pretrain_config(None, ["preset=w2v2-mini", "data.max_duration=40", "train.accum_grad=4"])
+    assert not pretrain_mod.warn_small_batch(enough, world_size=1)
+    assert not pretrain_mod.warn_small_batch(small, world_size=4)  # 4 ranks x 40 s
+    s3l = load_pretrain_config(None, ["preset=s3l-mini", "data.max_duration=40"])
+    assert not pretrain_mod.warn_small_batch(s3l, world_size=1)  # the finding is about the contrastive objective
