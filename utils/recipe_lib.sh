@@ -4,10 +4,11 @@
 #   done_or_run DIR                 false (and a note) if DIR/.done exists, so stages are skipped
 #   finished_checkpoint DIR         the newest DIR/checkpoints/checkpoint-*.pt of a finished training
 #                                   stage (DIR/.done); an error naming the fix for a stopped or missing one
-#   decode_and_score SYS_DIR CUTS NAME LANG NJ [LM_WEIGHTS] [WORD_SCORES] [BEAM]
-#       greedy + WFST decoding of CUTS with SYS_DIR/best.pt into SYS_DIR/decode_NAME_{greedy,wfst},
-#       each scored with utils/score.sh; several LM weights / word scores are a grid search. Each
-#       decode dir gets a .done marker naming the best.pt it decoded (skipped while that is current).
+#   decode_and_score SYS_DIR CUTS NAME LANG NJ [LM_WEIGHTS] [WORD_SCORES] [BEAM] [DTYPE] [MODEL]
+#       greedy + WFST decoding of CUTS with SYS_DIR/MODEL (default best.pt; e.g. avg2.pt from
+#       ssltk.bin.average) into SYS_DIR/decode_NAME_{greedy,wfst}, each scored with utils/score.sh;
+#       several LM weights / word scores are a grid search. Each decode dir gets a .done marker
+#       naming the model file it decoded (skipped while that is current).
 #   run_command [FILE...]           ./run.sh and every option whose value differs from its default in
 #                                   the option blocks of FILEs (default: the script itself), so the
 #                                   recorded command is never a retyped list that can drift
@@ -38,9 +39,10 @@ stage_begin() { mkdir -p "$exp_dir"; echo "$1 begin $(date +%s)" >> "$exp_dir/st
 stage_end() { echo "$1 end $(date +%s)" >> "$exp_dir/stage_times.txt"; }
 
 decode_and_score() {
-  local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} dtype=${9:-fp32} m dir model
-  [ -f "$sys/best.pt" ] || { echo "$0: $sys/best.pt does not exist; run the fine-tuning stage" >&2; return 1; }
-  model="$(realpath "$sys/best.pt") $(stat -c '%s %Y' "$sys/best.pt")"
+  local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} dtype=${9:-fp32} \
+    ckpt=$1/${10:-best.pt} m dir model
+  [ -f "$ckpt" ] || { echo "$0: $ckpt does not exist; run the fine-tuning stage" >&2; return 1; }
+  model="$(realpath "$ckpt") $(stat -c '%s %Y' "$ckpt")"
   for m in greedy wfst; do
     dir=$sys/decode_${name}_$m
     if [ -f "$dir/.done" ] && [ "$(cat "$dir/.done")" = "$model" ]; then
@@ -48,11 +50,11 @@ decode_and_score() {
     fi
     rm -f "$dir/.done"
     if [ $m = greedy ]; then
-      ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$sys/best.pt" --cuts "$cuts" --method greedy \
+      ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$ckpt" --cuts "$cuts" --method greedy \
         --lang-dir "$lang" --out-dir "$dir" --nj "$nj" --dtype "$dtype" >/dev/null
     else
       # shellcheck disable=SC2086  # lmw / ws may hold several values (grid search)
-      ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$sys/best.pt" --cuts "$cuts" --method wfst \
+      ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$ckpt" --cuts "$cuts" --method wfst \
         --graph "$lang/TLG.fst" --lang-dir "$lang" --lm-weight $lmw --word-score $ws --beam "$beam" \
         --out-dir "$dir" --nj "$nj" --dtype "$dtype" >/dev/null
     fi

@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 # begin options (--help prints this block; --foo-bar sets foo_bar)
 stage=0                      # first stage to run
 stop_stage=7                 # last stage to run
-size=default                 # corpus size: ci (2 min) | small (40 min) | default (70 min) | medium (3.2 h) | large (11 h)
+size=default                 # corpus size (train + held-out audio): ci (2 min) | small (44 min) | default (74 min) | medium (3.2 h) | large (11.5 h)
 data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
 preset=s3l-mini-40ms         # model preset (python -m ssltk.bin.presets)
 pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
@@ -26,6 +26,8 @@ lm_order=2                   # n-gram order of the LM trained on the corpus text
 lm_weights="1 2"             # LM weights tried on dev (WFST decoding)
 word_scores="0"              # word scores tried on dev
 beam=8                       # WFST beam (search cost grows fast with the beam on a weak model)
+avg=1                        # decode best.pt (best dev WER) or, N > 1, the average of the last N fine-tuning
+                             # checkpoints (icefall's --avg; written every 250 updates)
 amp=                         # train.amp of pre-training and fine-tuning (default: the confs'): auto | bf16 | none
 decode_dtype=fp32            # decoding precision: fp32 | bf16 | auto (bf16 where the CPU has it); bf16
                              # pays from ~5 M parameters (benchmarks/README.md), s3l-mini is faster in fp32
@@ -131,6 +133,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   stage_end 4
 fi
 
+model=best.pt; [ "$avg" -gt 1 ] && model=avg$avg.pt  # what stage 6 decodes
 systems="finetune"
 [ "$from_scratch" = true ] && systems="$systems finetune_scratch"
 
@@ -151,6 +154,9 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
         ${amp:+train.amp=$amp} "${extra[@]}"
       touch "$exp_dir/$sys/.done"
     fi
+    if [ "$avg" -gt 1 ] && ! [ "$exp_dir/$sys/$model" -nt "$exp_dir/$sys/.done" ]; then
+      python3 -m ssltk.bin.average --exp-dir "$exp_dir/$sys" --last "$avg" --out "$exp_dir/$sys/avg$avg.pt"
+    fi
   done
   stage_end 5
 fi
@@ -159,13 +165,13 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   stage_begin 6
   for sys in $systems; do
     d=$exp_dir/$sys
-    log "Stage 6: decoding ($sys): LM weight / word score grid on dev, then greedy and WFST on test (and test-other)"
-    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "$lm_weights" "$word_scores" $beam $decode_dtype
+    log "Stage 6: decoding ($sys, $model): LM weight / word score grid on dev, then greedy and WFST on test (and test-other)"
+    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "$lm_weights" "$word_scores" $beam $decode_dtype $model
     read -r lmw ws < <(python3 -c "import json; s=json.load(open('$d/decode_dev_wfst/stats.json')); \
 print(s['lm_weight'], s['word_score'])")
-    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws" $beam $decode_dtype
+    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws" $beam $decode_dtype $model
     if [ -f $manifests/cuts_test-other.jsonl.gz ]; then  # voices that no train speaker shares
-      decode_and_score "$d" $manifests/cuts_test-other.jsonl.gz test_other $lang $nj "$lmw" "$ws" $beam $decode_dtype
+      decode_and_score "$d" $manifests/cuts_test-other.jsonl.gz test_other $lang $nj "$lmw" "$ws" $beam $decode_dtype $model
     fi
   done
   stage_end 6

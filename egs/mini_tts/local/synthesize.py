@@ -6,7 +6,8 @@ Layout: OUT/{train-clean,dev-clean,test-clean,test-other}/<spk>/<chapter>/<spk>-
 <spk>-<chapter>.trans.txt, as LibriSpeech, so lhotse's prepare_librispeech reads it.
 Speakers are voice variant x pitch x speed x a small resampling warp, with their own level
 and noise floor; train / dev / test have disjoint speakers and sentences, and test-other is read
-by voice variants that no other split uses (OTHER_VARIANTS). Text: Debian's
+by voice variants that no other split uses (OTHER_VARIANTS). The held-out splits are drawn first,
+so every --size of a seed has the same dev and test sets (sizes compare on one test). Text: Debian's
 `fortunes` when installed (stage 0 installs it), else a small built-in grammar. OUT/lm_text.txt
 holds every sentence but the dev and test ones, for the lexicon and the n-gram LM. Byte-reproducible
 for a seed: espeak-ng seeds its noise generator (breathy voices f2, f3, f5) from the clock, so
@@ -31,12 +32,12 @@ from scipy.signal import resample_poly
 from ssltk.data.atomic import atomic_write, atomic_write_text
 from ssltk.data.audio import SAMPLE_RATE
 
-SIZES = {  # hours of audio per split (approximate)
-    "ci": {"train-clean": 0.025, "dev-clean": 0.004, "test-clean": 0.004, "test-other": 0.004},
-    "small": {"train-clean": 0.5, "dev-clean": 0.05, "test-clean": 0.05, "test-other": 0.05},
-    "default": {"train-clean": 1.0, "dev-clean": 0.08, "test-clean": 0.08, "test-other": 0.08},
-    "medium": {"train-clean": 3.0, "dev-clean": 0.08, "test-clean": 0.08, "test-other": 0.08},
-    "large": {"train-clean": 10.0, "dev-clean": 0.5, "test-clean": 0.5, "test-other": 0.5},
+SIZES = {  # hours of audio per split (approximate), held-out splits first (drawn first)
+    "ci": {"dev-clean": 0.004, "test-clean": 0.004, "test-other": 0.004, "train-clean": 0.025},
+    "small": {"dev-clean": 0.08, "test-clean": 0.08, "test-other": 0.08, "train-clean": 0.5},
+    "default": {"dev-clean": 0.08, "test-clean": 0.08, "test-other": 0.08, "train-clean": 1.0},
+    "medium": {"dev-clean": 0.08, "test-clean": 0.08, "test-other": 0.08, "train-clean": 3.0},
+    "large": {"dev-clean": 0.5, "test-clean": 0.5, "test-other": 0.5, "train-clean": 10.0},
 }
 LM_SENTENCES = {"ci": 2000, "small": 20000, "default": 40000, "medium": 40000, "large": 10**9}  # cap on lm_text.txt
 ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc", "en-gb-x-gbclan"]
@@ -170,7 +171,8 @@ def main() -> None:
     p.add_argument("--out-dir", required=True)
     p.add_argument("--size", choices=list(SIZES), default="default")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--utts-per-speaker", type=int, default=20)
+    p.add_argument("--utts-per-speaker", type=int, default=5,
+                   help="utterances per speaker (5: 240 voices an hour; test voices need voice variety)")
     args = p.parse_args()
     out = Path(args.out_dir)
     sents, source = load_sentences(args.seed)
