@@ -4,9 +4,10 @@
 #   done_or_run DIR                 false (and a note) if DIR/.done exists, so stages are skipped
 #   finished_checkpoint DIR         the newest DIR/checkpoints/checkpoint-*.pt of a finished training
 #                                   stage (DIR/.done); an error naming the fix for a stopped or missing one
-#   decode_and_score SYS_DIR CUTS NAME LANG NJ [LM_WEIGHTS] [WORD_SCORES] [BEAM] [DTYPE] [MODEL]
+#   decode_and_score SYS_DIR CUTS NAME LANG NJ [LM_WEIGHTS] [WORD_SCORES] [BEAM] [DTYPE] [MODEL] [WFST_LANG]
 #       greedy + WFST decoding of CUTS with SYS_DIR/MODEL (default best.pt; e.g. avg2.pt from
 #       ssltk.bin.average) into SYS_DIR/decode_NAME_{greedy,wfst}, each scored with utils/score.sh;
+#       the WFST reads WFST_LANG/TLG.fst (default LANG; a phone lang dir for a model with a phone layer);
 #       several LM weights / word scores are a grid search. Each decode dir gets a .done marker
 #       naming the model file it decoded (skipped while that is current).
 #   run_command [FILE...]           ./run.sh and every option whose value differs from its default in
@@ -40,12 +41,13 @@ stage_end() { echo "$1 end $(date +%s)" >> "$exp_dir/stage_times.txt"; }
 
 decode_and_score() {
   local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} dtype=${9:-fp32} \
-    ckpt=$1/${10:-best.pt} m dir model
+    ckpt=$1/${10:-best.pt} wlang=${11:-$4} m dir model mark
   [ -f "$ckpt" ] || { echo "$0: $ckpt does not exist; run the fine-tuning stage" >&2; return 1; }
   model="$(realpath "$ckpt") $(stat -c '%s %Y' "$ckpt")"
   for m in greedy wfst; do
     dir=$sys/decode_${name}_$m
-    if [ -f "$dir/.done" ] && [ "$(cat "$dir/.done")" = "$model" ]; then
+    mark="$model $([ $m = wfst ] && echo "$wlang" || echo "$lang")"  # what this decode read
+    if [ -f "$dir/.done" ] && [ "$(cat "$dir/.done")" = "$mark" ]; then
       log "  already done: $dir (delete $dir/.done to redo)"; continue
     fi
     rm -f "$dir/.done"
@@ -55,11 +57,11 @@ decode_and_score() {
     else
       # shellcheck disable=SC2086  # lmw / ws may hold several values (grid search)
       ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$ckpt" --cuts "$cuts" --method wfst \
-        --graph "$lang/TLG.fst" --lang-dir "$lang" --lm-weight $lmw --word-score $ws --beam "$beam" \
+        --graph "$wlang/TLG.fst" --lang-dir "$wlang" --lm-weight $lmw --word-score $ws --beam "$beam" \
         --out-dir "$dir" --nj "$nj" --dtype "$dtype" >/dev/null
     fi
     utils/score.sh --utt2spk "$dir/utt2spk" "$dir/ref.txt" "$dir/hyp.txt" "$dir/scoring"
-    echo "$model" > "$dir/.done"
+    echo "$mark" > "$dir/.done"
   done
 }
 

@@ -22,6 +22,9 @@ pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.ya
 finetune_config=             # default: conf/finetune.yaml (conf/finetune_s3l.yaml for s3l-* presets)
 finetune_labels=1h           # label budget: a duration (10m, 30m, 1h, ...) or all
 from_scratch=true            # also fine-tune a randomly initialised model (baseline)
+wfst_tokens=phones           # tokens the WFST decodes: letters | phones (a second CTC layer over espeak-ng's
+                             # phones of each word, local/g2p.py, trained beside the letters; greedy reads
+                             # the letter layer either way)
 lm_order=2                   # n-gram order of the LM trained on the corpus text
 lm_weights="1 2"             # LM weights tried on dev (WFST decoding)
 word_scores="0"              # word scores tried on dev
@@ -50,6 +53,8 @@ launch="python3"
 [ "$ngpu" -gt 1 ] && launch="torchrun --standalone --nproc_per_node $ngpu"
 manifests=$data_dir/manifests
 lang=$data_dir/lang_char
+wfst_lang=$lang; [ "$wfst_tokens" = phones ] && wfst_lang=$data_dir/lang_phone
+case $wfst_tokens in letters|phones) ;; *) echo "$0: --wfst-tokens must be letters or phones" >&2; exit 1 ;; esac
 case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default|medium) pt=1500; ft=1200 ;;
   large) pt=20000; ft=10000 ;; *) echo "$0: unknown --size $size" >&2; exit 1 ;; esac
 pt_updates=${pt_updates:-$pt}
@@ -123,12 +128,21 @@ fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   stage_begin 4
-  log "Stage 4: lang dir, ${lm_order}-gram LM and TLG: $corpus_dir/lm_text.txt -> $lang"
+  log "Stage 4: lang dirs, ${lm_order}-gram LM and TLG ($wfst_tokens): $corpus_dir/lm_text.txt -> $wfst_lang"
   if done_or_run "$lang"; then
     python3 -m ssltk.bin.prepare_lang --text "$corpus_dir/lm_text.txt" --lang-dir "$lang" --tokens letters \
       --lm-order "$lm_order"
-    python3 -m ssltk.bin.compile_graph --lang-dir "$lang" --arpa "$lang/lm_${lm_order}gram.arpa"
     touch "$lang/.done"
+  fi
+  if [ "$wfst_tokens" = letters ] && [ ! -f "$lang/TLG.fst" ]; then  # with phones, greedy needs tokens.txt only
+    python3 -m ssltk.bin.compile_graph --lang-dir "$lang" --arpa "$lang/lm_${lm_order}gram.arpa"
+  fi
+  if [ "$wfst_tokens" = phones ] && done_or_run "$wfst_lang"; then
+    python3 local/g2p.py --text "$corpus_dir/lm_text.txt" --out "$data_dir/lexicon_phone.txt"
+    python3 -m ssltk.bin.prepare_lang --text "$corpus_dir/lm_text.txt" --lang-dir "$wfst_lang" --tokens lexicon \
+      --lexicon "$data_dir/lexicon_phone.txt" --lm-order "$lm_order"
+    python3 -m ssltk.bin.compile_graph --lang-dir "$wfst_lang" --arpa "$wfst_lang/lm_${lm_order}gram.arpa"
+    touch "$wfst_lang/.done"
   fi
   stage_end 4
 fi
@@ -151,7 +165,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
       $train_cmd $launch -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$exp_dir/$sys" \
         --init "$init" finetune.lang_dir=$lang data.train_cuts=$manifests/cuts_train_${finetune_labels}.jsonl.gz \
         data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$ft_updates train.seed=$seed \
-        ${amp:+train.amp=$amp} "${extra[@]}"
+        ${amp:+train.amp=$amp} "${extra[@]}" $([ "$wfst_tokens" = phones ] && echo finetune.aux_lang_dir=$wfst_lang)
       touch "$exp_dir/$sys/.done"
     fi
     if [ "$avg" -gt 1 ] && ! [ "$exp_dir/$sys/$model" -nt "$exp_dir/$sys/.done" ]; then
@@ -166,12 +180,12 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   for sys in $systems; do
     d=$exp_dir/$sys
     log "Stage 6: decoding ($sys, $model): LM weight / word score grid on dev, then greedy and WFST on test (and test-other)"
-    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "$lm_weights" "$word_scores" $beam $decode_dtype $model
+    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "$lm_weights" "$word_scores" $beam $decode_dtype $model $wfst_lang
     read -r lmw ws < <(python3 -c "import json; s=json.load(open('$d/decode_dev_wfst/stats.json')); \
 print(s['lm_weight'], s['word_score'])")
-    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws" $beam $decode_dtype $model
+    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws" $beam $decode_dtype $model $wfst_lang
     if [ -f $manifests/cuts_test-other.jsonl.gz ]; then  # voices that no train speaker shares
-      decode_and_score "$d" $manifests/cuts_test-other.jsonl.gz test_other $lang $nj "$lmw" "$ws" $beam $decode_dtype $model
+      decode_and_score "$d" $manifests/cuts_test-other.jsonl.gz test_other $lang $nj "$lmw" "$ws" $beam $decode_dtype $model $wfst_lang
     fi
   done
   stage_end 6
@@ -180,7 +194,7 @@ fi
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   log "Stage 7: results (utils/score.sh outputs of stage 6) -> $results"
   python3 local/write_results.py --exp-dir "$exp_dir" --corpus-dir "$corpus_dir" --systems $systems \
-    --preset "$preset" --labels "$finetune_labels" --results-dir "$(dirname "$results")/results" --out "$results" \
+    --preset "$preset" --labels "$finetune_labels" --wfst-tokens "$wfst_tokens" --results-dir "$(dirname "$results")/results" --out "$results" \
     --wall-seconds $SECONDS --from-stage $stage --command "$(run_command)"
   cat "$results"
 fi

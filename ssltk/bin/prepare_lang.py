@@ -3,6 +3,8 @@
     python -m ssltk.bin.prepare_lang --cuts data/manifests/cuts_train.jsonl.gz --lang-dir data/lang_char \\
         --tokens letters [--lm-order 3]
     python -m ssltk.bin.prepare_lang --text train.txt --lang-dir data/lang_bpe500 --tokens bpe --bpe-size 500
+    python -m ssltk.bin.prepare_lang --text train.txt --lang-dir data/lang_phone --tokens lexicon \
+        --lexicon data/lexicon.txt   # CTC over the lexicon's units (phones); every word needs an entry
 
 Words come from the transcripts (--cuts supervisions or --text, one sentence per line)
 plus --extra-words FILE (e.g. a corpus lexicon's word list). --lm-order N trains an
@@ -14,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ssltk.data.tokens import BpeTokenizer, LetterTokenizer, TokenError, train_bpe
+from ssltk.data.tokens import BpeTokenizer, LetterTokenizer, LexiconTokenizer, TokenError, read_lexicon, train_bpe
 from ssltk.decode.lang import prepare_lang
 from ssltk.decode.ngram import read_arpa, train_arpa
 
@@ -41,7 +43,9 @@ def main(argv=None) -> None:
     src.add_argument("--cuts", help="CutSet with supervision text")
     src.add_argument("--text", help="text file, one transcript per line")
     parser.add_argument("--lang-dir", required=True)
-    parser.add_argument("--tokens", choices=["letters", "bpe"], default="letters")
+    parser.add_argument("--tokens", choices=["letters", "bpe", "lexicon"], default="letters",
+                        help="lexicon: the units of --lexicon's pronunciations (e.g. phones)")
+    parser.add_argument("--lexicon", help="pronunciation lexicon (`WORD unit ...` per line) for --tokens lexicon")
     parser.add_argument("--bpe-size", type=int, default=500)
     parser.add_argument("--bpe-type", choices=["unigram", "bpe"], default="unigram")
     parser.add_argument("--extra-words", help="file with one word per line to add to the lexicon")
@@ -53,6 +57,10 @@ def main(argv=None) -> None:
         lang = Path(args.lang_dir)
         if args.tokens == "bpe":
             tokenizer = BpeTokenizer(train_bpe(texts, lang / "bpe", args.bpe_size, args.bpe_type))
+        elif args.tokens == "lexicon":
+            if not args.lexicon:
+                parser.error("--tokens lexicon needs --lexicon FILE")
+            tokenizer = LexiconTokenizer(read_lexicon(args.lexicon))
         else:
             tokenizer = LetterTokenizer()
         extra = Path(args.extra_words).read_text().split() if args.extra_words else []

@@ -205,17 +205,29 @@ class AudioBatchDataset(torch.utils.data.Dataset):
 
 
 class SupervisedBatchDataset(AudioBatchDataset):
-    """Adds CTC targets: {'targets': [[ids]], 'texts', 'speakers'} for cuts with transcripts.
+    """Adds CTC targets: {'targets': [[ids]], 'texts', 'speakers'} for cuts with transcripts (and
+    'aux_targets' from `aux_tokenizer`, the token set of a second CTC output layer: None for a cut
+    it cannot encode).
 
     Cuts without a transcript, with characters the tokenizer lacks, or longer than
     max_samples (no cropping: the transcript must match the audio) are skipped."""
 
-    def __init__(self, cfg: DataConfig, tokenizer, seed: int = 0, perturb: bool = False):
+    def __init__(self, cfg: DataConfig, tokenizer, seed: int = 0, perturb: bool = False, aux_tokenizer=None):
         super().__init__(cfg, seed, crop=False, perturb=perturb)
-        self.tokenizer = tokenizer
+        self.tokenizer, self.aux_tokenizer = tokenizer, aux_tokenizer
+
+    def aux_encode(self, text: str) -> list[int] | None:
+        """The auxiliary targets, or None where that token set cannot spell the transcript (a word
+        outside a phone lexicon): the cut still trains the main layer."""
+        if self.aux_tokenizer is None:
+            return None
+        try:
+            return self.aux_tokenizer.encode(text)
+        except ValueError:
+            return None
 
     def __getitem__(self, cuts) -> dict:
-        keep, skipped, targets, texts, speakers = [], [], [], [], []
+        keep, skipped, targets, aux_targets, texts, speakers = [], [], [], [], [], []
         for cut in cuts:
             text = " ".join(s.text or "" for s in cut.supervisions).strip()
             reason = None
@@ -226,6 +238,7 @@ class SupervisedBatchDataset(AudioBatchDataset):
             else:
                 try:
                     ids = self.tokenizer.encode(text)
+                    aux_ids = self.aux_encode(text)
                 except ValueError as e:
                     reason = ("bad_transcript", f"transcript: {e}")
             if reason:
@@ -233,11 +246,14 @@ class SupervisedBatchDataset(AudioBatchDataset):
                 continue
             keep.append(cut)
             targets.append(ids)
+            aux_targets.append(aux_ids)
             texts.append(text)
             speakers.append(cut.supervisions[0].speaker or cut.id)
         batch = super().__getitem__(keep)
         loaded = set(batch["cut_ids"])
         order = [i for i, c in enumerate(keep) if c.id in loaded]
+        if self.aux_tokenizer is not None:
+            batch["aux_targets"] = [aux_targets[i] for i in order]
         batch.update(targets=[targets[i] for i in order], texts=[texts[i] for i in order],
                      speakers=[speakers[i] for i in order], skipped=skipped + batch["skipped"])
         return batch

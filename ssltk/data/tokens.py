@@ -1,7 +1,9 @@
-"""CTC token sets: letters with a word-boundary token (fairseq `.ltr`) or sentencepiece BPE.
+"""CTC token sets: letters with a word-boundary token (fairseq `.ltr`), sentencepiece BPE, or the
+units of a pronunciation lexicon (phones: icefall's lang_phone).
 
 A lang dir holds tokens.txt (icefall/k2 format, `<sym> <id>` per line, `<blk>` = 0)
-and, for BPE, bpe.model. Ids are what the CTC output layer predicts.
+and, for BPE, bpe.model; a lexicon lang dir holds LEXICON_MARKER and its lexicon.txt is what
+encodes words. Ids are what the CTC output layer predicts.
 
     >>> tok = LetterTokenizer()
     >>> tok.encode("HELLO WORLD")[:6], tok.decode(tok.encode("HELLO WORLD"))
@@ -83,6 +85,62 @@ class BpeTokenizer:
         return self.sp.encode(word, out_type=str)
 
 
+class LexiconTokenizer:
+    """Pronunciations from a lexicon ({WORD: [unit, ...]}, e.g. phones from a G2P): 'HI' -> h aI.
+
+    No word-boundary token (the WFST's lexicon segments words); decode() gives units, not words, so
+    a greedy hypothesis is a unit string (scored as a unit error rate against the encoded reference)."""
+
+    kind = "lexicon"
+
+    def __init__(self, lexicon: dict[str, list[str]], symbols: list[str] | None = None):
+        self.lexicon = lexicon
+        units = symbols if symbols is not None else sorted({u for p in lexicon.values() for u in p})
+        self.symbols = [BLANK, *units]
+        self.ids = {s: i for i, s in enumerate(self.symbols)}
+        bad = sorted({u for p in lexicon.values() for u in p if u not in self.ids or u == BLANK})
+        if bad:
+            raise TokenError(f"lexicon units {bad[:10]} are not tokens")
+
+    def encode(self, text: str) -> list[int]:
+        words = normalize_text(text).split()
+        oov = sorted({w for w in words if w not in self.lexicon})
+        if oov:
+            raise TokenError(f"words {oov[:5]} are not in the lexicon; add their pronunciations to the lexicon "
+                             "the lang dir was made from (python -m ssltk.bin.prepare_lang --tokens lexicon)")
+        return [self.ids[u] for w in words for u in self.lexicon[w]]
+
+    def decode(self, ids: list[int]) -> str:
+        return " ".join(self.symbols[i] for i in ids if i != 0)
+
+    def word_pieces(self, word: str) -> list[str]:
+        if word not in self.lexicon:
+            raise TokenError(f"word {word!r} is not in the lexicon")
+        return list(self.lexicon[word])
+
+
+def read_lexicon(path: str | Path) -> dict[str, list[str]]:
+    """`WORD unit unit ...` per line (Kaldi lexicon.txt); the first pronunciation of a word is kept."""
+    path = Path(path)
+    if not path.is_file():
+        raise TokenError(f"lexicon {path} does not exist")
+    lexicon: dict[str, list[str]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 2:
+            raise TokenError(f"{path}:{n}: expected 'WORD unit ...', got {line!r}")
+        lexicon.setdefault(normalize_text(parts[0]), parts[1:])
+    if not lexicon:
+        raise TokenError(f"lexicon {path} is empty")
+    return lexicon
+
+
+LEXICON_MARKER = "lexicon_tokens"
+"""File in a lang dir whose tokens are a lexicon's units (its lexicon.txt encodes transcripts)."""
+
+
 def train_bpe(texts: list[str], model_prefix: str | Path, vocab_size: int, model_type: str = "unigram") -> Path:
     """Train a sentencepiece model on transcripts (upper case); returns the .model path."""
     import sentencepiece as spm
@@ -118,9 +176,12 @@ def read_tokens(path: str | Path) -> list[str]:
 
 
 def load_tokenizer(lang_dir: str | Path):
-    """The tokenizer of a lang dir: bpe.model if present, else letters from tokens.txt."""
+    """The tokenizer of a lang dir: bpe.model if present, lexicon.txt's units in a lexicon lang dir, else
+    letters from tokens.txt."""
     lang_dir = Path(lang_dir)
     if (lang_dir / "bpe.model").is_file():
         return BpeTokenizer(lang_dir / "bpe.model")
     symbols = read_tokens(lang_dir / "tokens.txt")
+    if (lang_dir / LEXICON_MARKER).is_file():
+        return LexiconTokenizer(read_lexicon(lang_dir / "lexicon.txt"), symbols[1:])
     return LetterTokenizer(symbols[1:])

@@ -5,8 +5,10 @@ i with log-prob column i - 1):
     T: input = CTC token id + 1 (0 is epsilon), output = token id (blank -> epsilon)
     L: input = token ids and #n disambiguation symbols, output = word ids
     G: words -> words, back-off arcs carry #0 on the input (kaldilm arpa2fst)
-Build order (as icefall and Kaldi compose them): LG = det*(L o G) -> minimize_encoded -> disambiguation
-symbols to epsilon -> rmepsilon -> arcsort; TLG = det(T o LG) -> minimize.
+Build order (as Kaldi builds HCLG): LG = det*(L o G) -> minimize_encoded; TLG = det(T o LG) with
+self-loops of the disambiguation symbols on every state of T, so homophones (a phone lexicon's
+WRITE / RIGHT) stay distinct through determinization -> minimize_encoded -> disambiguation symbols
+to epsilon -> rmepsilon -> arcsort.
 The written graph carries its symbol tables (input: <eps> + the CTC tokens, output: words),
 so decoding can refuse a graph built from another lang dir (`graph_symbols`).
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -34,14 +37,16 @@ def _compile(lines: list[str], acceptor: bool = False):
     return kaldifst.compile(s="\n".join(lines) + "\n", acceptor=acceptor)
 
 
-def ctc_topology(num_tokens: int, compact: bool = False):
+def ctc_topology(num_tokens: int, compact: bool = False, disambig: list[int] = ()):
     """T for tokens 0..num_tokens-1 (0 = blank).
 
     standard: a state per token; a token is emitted on entering its state, repeats of
     the same token collapse unless a blank separates them (O(V^2) arcs).
     compact: tokens return to the blank state through an epsilon (O(V) arcs); a
-    repeated token may then also be read as two tokens (k2's "modified" topology)."""
+    repeated token may then also be read as two tokens (k2's "modified" topology).
+    disambig: token ids of #n symbols, passed through by a self-loop on every state (input id + 1)."""
     lines, v = [], num_tokens
+    lines.extend(f"{s} {s} {d + 1} {d}" for s in range(v) for d in disambig)
     lines.append("0 0 1 0")  # blank loop
     for t in range(1, v):
         lines.append(f"0 {t} {t + 1} {t}")
@@ -141,35 +146,38 @@ def compose_lg(lang_dir: Path, arpa: Path):
     LG = kaldifst.compose(L, G)
     kaldifst.determinize_star(LG)
     kaldifst.minimize_encoded(LG)
-    return _remove_disambig(lang_dir, LG)
+    return LG
 
 
-def _remove_disambig(lang_dir: Path, fst):
+def _disambig_ids(lang_dir: Path) -> list[int]:
+    return sorted(i for s, i in read_symbols(lang_dir / "tokens.txt").items() if re.fullmatch(r"#\d+", s))
+
+
+def _remove_disambig(lang_dir: Path, fst, offset: int = 0):
+    """#n input labels (token id + offset) and the #0 word to epsilon, then rmepsilon."""
     import kaldifst
 
-    tokens = read_symbols(lang_dir / "tokens.txt")
     words = read_symbols(lang_dir / "words.txt")
-    disambig = {i: 0 for s, i in tokens.items() if s.startswith("#")}
-    fst = _relabel(fst, ilabels=disambig, olabels={words["#0"]: 0})
+    fst = _relabel(fst, ilabels={i + offset: 0 for i in _disambig_ids(lang_dir)}, olabels={words["#0"]: 0})
     kaldifst.rmepsilon(fst)
     kaldifst.arcsort(fst, sort_type="ilabel")
     return fst
 
 
 def compose_with_topology(lang_dir: Path, right, compact: bool = False):
-    """T o right, determinized and minimized; right's input labels are token ids."""
+    """T o right, determinized and minimized, then without disambiguation symbols; right's input
+    labels are token ids and #n symbols."""
     import kaldifst
 
     tokens = read_symbols(lang_dir / "tokens.txt")
-    num_tokens = 1 + max(i for s, i in tokens.items() if not s.startswith("#"))
-    T = ctc_topology(num_tokens, compact)
+    num_tokens = 1 + max(i for s, i in tokens.items() if not re.fullmatch(r"#\d+", s))
+    T = ctc_topology(num_tokens, compact, _disambig_ids(lang_dir))
     kaldifst.arcsort(T, sort_type="olabel")
     kaldifst.arcsort(right, sort_type="ilabel")
     out = kaldifst.compose(T, right)
     out = kaldifst.determinize(out)
     kaldifst.minimize_encoded(out)
-    kaldifst.arcsort(out, sort_type="ilabel")
-    return out
+    return _remove_disambig(lang_dir, out, offset=1)
 
 
 def _symbol_table(symbols: dict[str, int]):
@@ -184,7 +192,7 @@ def _symbol_table(symbols: dict[str, int]):
 def attach_symbols(fst, lang_dir: Path) -> None:
     """Input symbols: <eps> 0, CTC token id + 1 (T's labels); output symbols: words.txt."""
     tokens = read_symbols(lang_dir / "tokens.txt")
-    labels = {"<eps>": 0, **{sym: i + 1 for sym, i in tokens.items() if not sym.startswith("#")}}
+    labels = {"<eps>": 0, **{sym: i + 1 for sym, i in tokens.items() if not re.fullmatch(r"#\d+", sym)}}
     fst.input_symbols = _symbol_table(labels)
     fst.output_symbols = _symbol_table(read_symbols(lang_dir / "words.txt"))
 
@@ -208,7 +216,7 @@ def compile_graph(lang_dir: str | Path, arpa: str | Path | None = None, out: str
         right = compose_lg(lang_dir, Path(arpa))
         name = "TLG.fst"
     else:
-        right = _remove_disambig(lang_dir, lexicon_fst(lang_dir))
+        right = lexicon_fst(lang_dir)
         name = "TL.fst"
     graph = compose_with_topology(lang_dir, right, compact)
     attach_symbols(graph, lang_dir)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ssltk.data.tokens import TokenError, normalize_text, write_tokens
+from ssltk.data.tokens import LEXICON_MARKER, TokenError, normalize_text, write_tokens
 
 
 def read_symbols(path: str | Path) -> dict[str, int]:
@@ -30,6 +30,10 @@ def read_symbols(path: str | Path) -> dict[str, int]:
 
 def build_lexicon(words: list[str], tokenizer) -> dict[str, list[str]]:
     """Spelling of each word in the tokenizer's symbols; a token outside tokens.txt is an error."""
+    missing = [w for w in words if getattr(tokenizer, "lexicon", None) is not None and w not in tokenizer.lexicon]
+    if missing:
+        raise TokenError(f"{len(missing)} words have no pronunciation in the lexicon (e.g. {missing[:5]}): add them "
+                         "to it (a G2P) or leave them out of the text")
     lexicon = {}
     for w in words:
         pieces = tokenizer.word_pieces(w)
@@ -77,4 +81,9 @@ def prepare_lang(lang_dir: str | Path, texts: list[str], tokenizer, extra_words:
                                           encoding="utf-8")
     (lang_dir / "lexicon_disambig.txt").write_text(
         "".join(f"{w} {' '.join(p)}\n" for w, p in lex_disambig.items()), encoding="utf-8")
+    marker = lang_dir / LEXICON_MARKER
+    if tokenizer.kind == "lexicon":
+        marker.write_text("transcripts are encoded with lexicon.txt (ssltk.data.tokens.LexiconTokenizer)\n")
+    else:
+        marker.unlink(missing_ok=True)
     return lang_dir

@@ -28,15 +28,16 @@ log = logging.getLogger(__name__)
 
 
 def _posteriors(ckpt: str, cuts: list, device: str, threads: int, downmix: bool = False,
-                amp: str = "none") -> tuple[dict, dict]:
-    """Per-utterance CTC log-probs (T, V, fp32) and forward times, batch 1, under `amp` (none | bf16)."""
+                amp: str = "none", head: str = "ctc") -> tuple[dict, dict]:
+    """Per-utterance CTC log-probs (T, V, fp32) of output layer `head` and forward times, batch 1,
+    under `amp` (none | bf16)."""
     from ssltk.data.dataset import AudioBatchDataset
     from ssltk.models.ctc import load_ctc_model
     from ssltk.data.config import DataConfig
     from ssltk.models.precision import autocast, cast_for_bf16_inference
 
     torch.set_num_threads(threads)
-    model, _ = load_ctc_model(ckpt, device)
+    model, _ = load_ctc_model(ckpt, device, head)
     if amp == "bf16":
         cast_for_bf16_inference(model)
     ds = AudioBatchDataset(DataConfig(min_samples=0, max_samples=10**9, resample=True, downmix=downmix), crop=False)
@@ -77,30 +78,35 @@ def check_graph(symbols: tuple[list[str], dict[str, int]] | None, graph, tokens:
                          f"({len(graph_words)} vs {len(words)} words): pass the lang dir the graph was built from")
 
 
-def model_tokenizer(ckpt, lang_dir):
-    """The tokenizer of the lang dir, checked against the tokens the model was fine-tuned with (or
+def model_tokenizer(ckpt, lang_dir) -> tuple[object, str]:
+    """(The tokenizer of the lang dir, the output layer that predicts its tokens: "ctc", or "ctc_aux"
+    for a model's auxiliary token set), checked against the tokens the model was fine-tuned with (or
     the checkpoint's own token list when no lang dir is given)."""
     from ssltk.data.tokens import LetterTokenizer, load_tokenizer
     from ssltk.models.checkpoint import load_checkpoint
 
-    ckpt_tokens = load_checkpoint(ckpt).get("tokens")
+    state = load_checkpoint(ckpt)
+    ckpt_tokens, aux_tokens = state.get("tokens"), state.get("aux_tokens")
     tokenizer = load_tokenizer(lang_dir) if lang_dir else LetterTokenizer(ckpt_tokens[1:]) if ckpt_tokens else None
     if tokenizer is None:
         raise ValueError(f"{ckpt} carries no token list: pass --lang-dir with its tokens.txt")
+    if aux_tokens and list(tokenizer.symbols) == list(aux_tokens):
+        return tokenizer, "ctc_aux"
     if ckpt_tokens and list(tokenizer.symbols) != list(ckpt_tokens):
-        raise ValueError(f"tokens of {lang_dir} differ from those {ckpt} was fine-tuned with")
-    return tokenizer
+        raise ValueError(f"tokens of {lang_dir} differ from those {ckpt} was fine-tuned with"
+                         + (" and from its auxiliary ones" if aux_tokens else ""))
+    return tokenizer, "ctc"
 
 
 def posteriors(ckpt, cuts: list, device: str, nj: int, threads: int, downmix: bool,
-               amp: str = "none") -> tuple[dict, dict]:
+               amp: str = "none", head: str = "ctc") -> tuple[dict, dict]:
     """CTC log-probs and forward times of every cut, in `nj` processes (round-robin shards)."""
     if nj <= 1:
-        return _posteriors(str(ckpt), cuts, device, threads, downmix, amp)
+        return _posteriors(str(ckpt), cuts, device, threads, downmix, amp, head)
     shards = [cuts[i::nj] for i in range(nj)]
     with ProcessPoolExecutor(nj, mp_context=get_context("spawn")) as pool:
         parts = list(pool.map(_posteriors, [str(ckpt)] * nj, shards, [device] * nj, [threads] * nj, [downmix] * nj,
-                              [amp] * nj))
+                              [amp] * nj, [head] * nj))
     logp, times = {}, {}
     for lp, tm in parts:
         logp.update(lp)
@@ -176,7 +182,10 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
         raise ValueError(f"--method must be greedy or wfst, not {method!r}")
     if method == "wfst" and not (graph and lang_dir):
         raise ValueError("--method wfst needs --graph (TLG.fst or TL.fst) and --lang-dir (words.txt)")
-    tokenizer = model_tokenizer(ckpt, lang_dir)
+    tokenizer, head = model_tokenizer(ckpt, lang_dir)
+    if method == "greedy" and tokenizer.kind == "lexicon":
+        raise ValueError(f"{lang_dir} holds a lexicon's units (phones): greedy decoding gives units, not words; "
+                         "decode them with --method wfst, or greedy with a letter or BPE lang dir")
     decoder = None
     if method == "wfst":
         from ssltk.decode.wfst import WfstDecoder
@@ -191,7 +200,7 @@ def decode_cuts(ckpt: str | Path, cuts_path: str | Path, out_dir: str | Path, me
     if dtype not in ("fp32", "bf16", "auto"):
         raise ValueError(f"--dtype must be fp32, bf16 or auto, not {dtype!r}")
     amp = log_amp({"fp32": "none"}.get(dtype, dtype), torch.device(device), key="--dtype")
-    logp, times = posteriors(ckpt, cuts, device, nj, threads, downmix, amp)
+    logp, times = posteriors(ckpt, cuts, device, nj, threads, downmix, amp, head)
     best, grid = grid_search(logp, refs, tokenizer, decoder, lm_weights, word_scores)
     audio_s = sum(a for _, a in times.values())
     forward_s = sum(t for t, _ in times.values())

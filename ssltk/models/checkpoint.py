@@ -93,7 +93,7 @@ def load_encoder(path: str | Path, device: str | torch.device = "cpu"):
     return encoder.to(device).eval(), cfg
 
 
-MODEL_KEYS = ("ctc", "tokens", "tokenizer", "lang_dir")
+MODEL_KEYS = ("ctc", "tokens", "tokenizer", "lang_dir", "aux_tokens", "aux_tokenizer", "aux_lang_dir")
 """Entries of a fine-tuned checkpoint that describe the model (the rest is training state)."""
 
 

@@ -5,7 +5,9 @@ and channels regularises fine-tuning; the feature encoder stays frozen and the
 context network can be frozen for the first updates (the task sets `freeze_encoder`).
 Encoders with coarse frames (S3LSpeech: 80 ms) get an upsampling layer before the
 output layer (`upsample` CTC frames per encoder frame; ctc_upsample(cfg)), so letter
-CTC has enough frames.
+CTC has enough frames. An optional second output layer (`aux_vocab_size`) reads the same
+encoder for another token set, e.g. phones beside letters (multi-task CTC: letters give greedy
+words, phones feed a phone-lexicon WFST); `forward(..., head="ctc_aux")` returns its logits.
 
     >>> from ssltk.models.presets import get_preset
     >>> model = CTCModel(build_encoder(get_preset("sewd-test")), vocab_size=30)
@@ -33,7 +35,8 @@ def ctc_upsample(cfg: ModelConfig) -> int:
 
 class CTCModel(nn.Module):
     def __init__(self, encoder: Wav2Vec2Encoder, vocab_size: int, masker: Masker | None = None,
-                 final_dropout: float = 0.0, freeze_feature_encoder: bool = True, upsample: int = 1):
+                 final_dropout: float = 0.0, freeze_feature_encoder: bool = True, upsample: int = 1,
+                 aux_vocab_size: int = 0):
         super().__init__()
         self.encoder = encoder
         self.masker = masker
@@ -43,13 +46,18 @@ class CTCModel(nn.Module):
         self.ctc = nn.Linear(dim, vocab_size)
         nn.init.xavier_uniform_(self.ctc.weight)
         nn.init.zeros_(self.ctc.bias)
+        self.ctc_aux = nn.Linear(dim, aux_vocab_size) if aux_vocab_size else None
+        if self.ctc_aux is not None:
+            nn.init.xavier_uniform_(self.ctc_aux.weight)
+            nn.init.zeros_(self.ctc_aux.bias)
         self.freeze_encoder = False
         if freeze_feature_encoder:  # frozen throughout (fairseq feature_grad_mult 0)
             for p in encoder.frontend.parameters():
                 p.requires_grad_(False)
 
-    def forward(self, wav: torch.Tensor, wav_lens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """wav: (N, S); returns logits (N, T, V) and frame lengths (N,)."""
+    def forward(self, wav: torch.Tensor, wav_lens: torch.Tensor, head: str = "ctc"):
+        """wav: (N, S); returns logits (N, T, V) of output layer `head` and frame lengths (N,); head "ctc",
+        "ctc_aux" or "both" (returns ((ctc logits, ctc_aux logits), lengths): one encoder pass, two losses)."""
         mask = cmask = None
         if self.training and self.masker is not None:
             lens = self.encoder.mask_lengths(wav_lens)
@@ -63,21 +71,30 @@ class CTCModel(nn.Module):
         hidden, lens = out.hidden, out.hidden_lens
         if self.upsample is not None:
             hidden, lens = self.upsample(hidden), lens * self.upsample.factor
-        return self.ctc(self.dropout(hidden)), lens
+        hidden = self.dropout(hidden)
+        if head == "ctc":
+            return self.ctc(hidden), lens
+        if self.ctc_aux is None:
+            raise ValueError("this CTC model has no auxiliary output layer (finetune.aux_lang_dir)")
+        if head not in ("ctc_aux", "both"):
+            raise ValueError(f"head must be ctc, ctc_aux or both, not {head!r}")
+        return ((self.ctc(hidden), self.ctc_aux(hidden)) if head == "both" else self.ctc_aux(hidden)), lens
 
 
-def load_ctc_model(path, device="cpu") -> tuple[CTCModel, list[str] | None]:
-    """(CTCModel in eval mode, token symbols if the checkpoint carries them) from a fine-tuned
-    ssltk checkpoint or a transformers *ForCTC import."""
+def load_ctc_model(path, device="cpu", head: str = "ctc") -> tuple[CTCModel, list[str] | None]:
+    """(CTCModel in eval mode whose output layer is the checkpoint's `head` ("ctc", or "aux": the
+    auxiliary one), its token symbols if the checkpoint carries them) from a fine-tuned ssltk
+    checkpoint or a transformers *ForCTC import."""
     from ssltk.models.checkpoint import CheckpointError, load_checkpoint, sub_state
 
     ckpt = load_checkpoint(path)
-    if "ctc.weight" not in ckpt["model"]:
-        raise CheckpointError(f"{path} has no CTC output layer; fine-tune it first (python -m ssltk.bin.finetune)")
+    if f"{head}.weight" not in ckpt["model"]:
+        what = "auxiliary CTC output layer (finetune.aux_lang_dir)" if head == "ctc_aux" else "CTC output layer"
+        raise CheckpointError(f"{path} has no {what}; fine-tune it first (python -m ssltk.bin.finetune)")
     cfg = ckpt["config"]
-    model = CTCModel(build_encoder(cfg), int(ckpt["model"]["ctc.weight"].shape[0]), upsample=ctc_upsample(cfg))
+    model = CTCModel(build_encoder(cfg), int(ckpt["model"][f"{head}.weight"].shape[0]), upsample=ctc_upsample(cfg))
     model.encoder.load_state_dict(sub_state(ckpt["model"], "encoder."))
-    model.ctc.load_state_dict(sub_state(ckpt["model"], "ctc."))
+    model.ctc.load_state_dict(sub_state(ckpt["model"], f"{head}."))
     if model.upsample is not None:
         model.upsample.load_state_dict(sub_state(ckpt["model"], "upsample."))
-    return model.to(device).eval(), ckpt.get("tokens")
+    return model.to(device).eval(), ckpt.get("aux_tokens" if head == "ctc_aux" else "tokens")

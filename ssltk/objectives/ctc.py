@@ -22,6 +22,17 @@ def ctc_loss(logits: torch.Tensor, lens: torch.Tensor, targets: list[list[int]],
                       zero_infinity=zero_infinity)
 
 
+def partial_ctc_loss(logits: torch.Tensor, lens: torch.Tensor, targets: list[list[int] | None]) -> torch.Tensor:
+    """ctc_loss over the utterances that have targets (None: no targets in this token set; 0 if none has)."""
+    rows = [i for i, t in enumerate(targets) if t is not None]
+    if not rows:
+        return logits.sum() * 0.0
+    if len(rows) == len(targets):
+        return ctc_loss(logits, lens, targets)
+    idx = torch.tensor(rows, device=logits.device)
+    return ctc_loss(logits[idx], lens[idx], [targets[i] for i in rows])
+
+
 def greedy_decode(logits: torch.Tensor, lens: torch.Tensor, blank: int = 0) -> list[list[int]]:
     """logits: (N, T, V); lens: (N,). Returns token ids per utterance."""
     best = logits.argmax(-1).cpu()

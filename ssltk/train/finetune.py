@@ -30,7 +30,7 @@ from ssltk.models.presets import get_preset
 from ssltk.models.build import build_encoder
 from ssltk.models.wav2vec2 import Masker
 from ssltk.models.precision import autocast
-from ssltk.objectives.ctc import ctc_loss, greedy_decode
+from ssltk.objectives.ctc import ctc_loss, greedy_decode, partial_ctc_loss
 from ssltk.train.config import OptimConfig, ScheduleConfig, TrainConfig
 from ssltk.train.loop import TrainingError, run_training, training_run, write_resolved_config
 from ssltk.train.metrics import Averager, error_counts
@@ -49,7 +49,13 @@ class FinetuneSettings:
     """How fine-tuning trains: tokens, freezing, re-initialised layers, learning-rate split."""
 
     lang_dir: str = ""
-    """tokens.txt (letters) or tokens.txt + bpe.model (python -m ssltk.bin.prepare_lang)."""
+    """tokens.txt (letters), tokens.txt + bpe.model, or a lexicon's units (python -m ssltk.bin.prepare_lang)."""
+    aux_lang_dir: str = ""
+    """A second token set (e.g. a phone lang dir beside letters) with its own CTC output layer on the
+    same encoder, trained jointly (multi-task CTC); validation and best.pt follow lang_dir's layer,
+    decoding with this lang dir reads the auxiliary layer."""
+    aux_weight: float = 1.0
+    """Weight of the auxiliary CTC loss (loss = CTC(lang_dir) + aux_weight * CTC(aux_lang_dir))."""
     freeze_feature_encoder: bool = True
     """Keep the feature encoder fixed (fairseq feature_grad_mult 0); false for from-scratch training."""
     freeze_updates: int = 0
@@ -138,31 +144,53 @@ def finetune_model_config(base: ModelConfig, cfg: FinetuneConfig) -> ModelConfig
 
 
 class CTCTask:
-    def __init__(self, cfg: FinetuneConfig, tokenizer):
-        self.cfg, self.tokenizer = cfg, tokenizer
+    def __init__(self, cfg: FinetuneConfig, tokenizer, aux_tokenizer=None):
+        self.cfg, self.tokenizer, self.aux_tokenizer = cfg, tokenizer, aux_tokenizer
 
     def before_update(self, model: CTCModel, update: int) -> None:
         model.freeze_encoder = update < self.cfg.finetune.freeze_updates
 
     def loss(self, model, batch: dict, device: torch.device):
-        logits, lens = model(batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device))
-        loss = ctc_loss(logits, lens, batch["targets"])
+        wav, wav_lens = batch["audio"].to(device, non_blocking=True), batch["audio_lens"].to(device)
         n = len(batch["targets"])
-        return loss, float(n), {"loss": loss.item() / max(n, 1)}
+        if self.aux_tokenizer is None:
+            logits, lens = model(wav, wav_lens)
+            loss = ctc_loss(logits, lens, batch["targets"])
+            return loss, float(n), {"loss": loss.item() / max(n, 1)}
+        (logits, aux_logits), lens = model(wav, wav_lens, head="both")
+        main, aux = ctc_loss(logits, lens, batch["targets"]), partial_ctc_loss(aux_logits, lens, batch["aux_targets"])
+        loss = main + self.cfg.finetune.aux_weight * aux
+        return loss, float(n), {"loss": loss.item() / max(n, 1), "loss_main": main.item() / max(n, 1),
+                                "loss_aux": aux.item() / max(n, 1)}
 
     def validate(self, model, loader, device: torch.device) -> dict:
-        avg, refs, hyps = Averager(), {}, {}
+        avg, refs, hyps, aux_refs, aux_hyps = Averager(), {}, {}, {}, {}
         for batch in loader:
             if batch["audio"].shape[0] == 0:
                 continue
             with autocast(self.cfg.train.amp, device):
-                logits, lens = model(batch["audio"].to(device), batch["audio_lens"].to(device))
+                logits, lens = model(batch["audio"].to(device), batch["audio_lens"].to(device),
+                                     head="ctc" if self.aux_tokenizer is None else "both")
             n = len(batch["targets"])
+            if self.aux_tokenizer is not None:  # the auxiliary layer's loss and unit error rate
+                logits, aux_logits = logits
+                n_aux = sum(t is not None for t in batch["aux_targets"])  # cuts the auxiliary tokens can spell
+                if n_aux:
+                    avg.add({"loss_aux": partial_ctc_loss(aux_logits, lens, batch["aux_targets"]).item() / n_aux},
+                            weight=n_aux)
+                for cut_id, target, ids in zip(batch["cut_ids"], batch["aux_targets"], greedy_decode(aux_logits, lens)):
+                    if target is not None:
+                        aux_refs[cut_id] = self.aux_tokenizer.decode(target)
+                        aux_hyps[cut_id] = self.aux_tokenizer.decode(ids)
             avg.add({"loss": ctc_loss(logits, lens, batch["targets"]).item() / n}, weight=n)
-            for cut_id, text, ids in zip(batch["cut_ids"], batch["texts"], greedy_decode(logits, lens)):
-                refs[cut_id], hyps[cut_id] = text, self.tokenizer.decode(ids)
+            for cut_id, target, ids in zip(batch["cut_ids"], batch["targets"], greedy_decode(logits, lens)):
+                # the decoded target: the normalised transcript (letters, BPE) or its units (a lexicon's phones)
+                refs[cut_id], hyps[cut_id] = self.tokenizer.decode(target), self.tokenizer.decode(ids)
         stats = error_counts(refs, hyps)
-        return {**avg.mean(), "wer": stats["wer"], "words": stats["words"]}
+        out = {**avg.mean(), "wer": stats["wer"], "words": stats["words"]}
+        if aux_refs:
+            out["aux_error_rate"] = error_counts(aux_refs, aux_hyps)["wer"]
+        return out
 
     def is_better(self, new: dict, best: dict | None) -> bool:
         return "wer" in new and (best is None or new["wer"] < best["wer"])
@@ -185,6 +213,7 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
                           "for the whole model; to keep the encoder fixed use finetune.freeze_updates)")
     with training_run(exp_dir, cfg, "finetune") as world:
         tokenizer = load_tokenizer(cfg.finetune.lang_dir)
+        aux_tokenizer = load_tokenizer(cfg.finetune.aux_lang_dir) if cfg.finetune.aux_lang_dir else None
         scratch = cfg.init.startswith("preset:")
         base = {"config": get_preset(cfg.init.split(":", 1)[1])} if scratch else load_checkpoint(cfg.init)
         model_cfg = finetune_model_config(base["config"], cfg)
@@ -203,15 +232,20 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
                                     "checkpoint?")
         del base
         model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
-                         cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg)).to(world.device)
-        ds = lambda perturb: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed, perturb=perturb)  # noqa: E731
+                         cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg),
+                         aux_vocab_size=len(aux_tokenizer.symbols) if aux_tokenizer else 0).to(world.device)
+        ds = lambda perturb: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed, perturb=perturb,  # noqa: E731
+                                                    aux_tokenizer=aux_tokenizer)
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
                                        world.rank, dataset=ds(perturb=True))
         valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True,
                                         dataset=ds(perturb=False)) if cfg.data.valid_cuts else None)
         extra = {"ctc": {"vocab_size": len(tokenizer.symbols)}, "tokens": list(tokenizer.symbols),
                  "tokenizer": tokenizer.kind, "lang_dir": str(cfg.finetune.lang_dir)}
-        return run_training(task=CTCTask(cfg, tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,
+        if aux_tokenizer is not None:
+            extra.update(aux_tokens=list(aux_tokenizer.symbols), aux_tokenizer=aux_tokenizer.kind,
+                         aux_lang_dir=str(cfg.finetune.aux_lang_dir))
+        return run_training(task=CTCTask(cfg, tokenizer, aux_tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,
                             cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
                             valid_loader=valid_loader, extra_state=extra, lr_scales=lr_scales,
                             find_unused_parameters=cfg.finetune.freeze_updates > 0 or model_cfg.context.layerdrop > 0)

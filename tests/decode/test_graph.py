@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ssltk.data.tokens import BpeTokenizer, train_bpe
+from ssltk.data.tokens import BpeTokenizer, LexiconTokenizer, train_bpe
 from ssltk.decode.graph import GraphError, compile_graph
 from ssltk.decode.lang import prepare_lang
 from ssltk.decode.ngram import train_arpa
@@ -31,3 +31,22 @@ def test_bpe_lang_dir_builds_and_decodes(tmp_path):
     for i, t in enumerate(ids):
         lp[2 * i, t], lp[2 * i + 1, 0] = 0.0, 0.0
     assert WfstDecoder(graph, tmp_path / "words.txt").decode(lp.astype(np.float32)) == ["THE", "CAT", "SAT"]
+
+
+def test_phone_lexicon_with_homophones_builds_and_the_lm_picks_the_word(tmp_path):
+    # WRITE / RIGHT / RITE share "r aI t", and RIGHT is also a prefix-free twin of WRITE: the graph keeps
+    # them apart with disambiguation symbols through determinization, then the LM chooses
+    lexicon = {"I": ["aI"], "WRITE": ["r", "aI", "t"], "RIGHT": ["r", "aI", "t"], "RITE": ["r", "aI", "t"],
+               "NOW": ["n", "aU"], "TURN": ["t", "3:", "n"]}
+    texts = ["I WRITE NOW", "TURN RIGHT NOW", "I WRITE", "TURN RIGHT", "RITE"] * 3
+    tok = LexiconTokenizer(lexicon)
+    prepare_lang(tmp_path, texts, tok)
+    graph = compile_graph(tmp_path, train_arpa(texts, 2, tmp_path / "lm.arpa"))
+    decoder = WfstDecoder(graph, tmp_path / "words.txt")
+    for sentence in ("I WRITE NOW", "TURN RIGHT NOW"):
+        ids = tok.encode(sentence)
+        lp = np.log(np.full((2 * len(ids), len(tok.symbols)), 1e-3))
+        for i, t in enumerate(ids):
+            lp[2 * i, t], lp[2 * i + 1, 0] = 0.0, 0.0
+        assert decoder.decode(lp.astype(np.float32)) == sentence.split()
+    assert compile_graph(tmp_path).name == "TL.fst"  # the lexicon-only graph builds too

@@ -118,3 +118,39 @@ def test_multichannel_audio_is_refused_unless_downmixing(model, tmp_path, capsys
     capsys.readouterr()
     decode.main([*args, "--downmix"])
     assert json.loads(capsys.readouterr().out)["utterances"] == 1
+
+
+def test_a_phone_head_beside_letters_trains_and_decodes_through_its_lexicon(model, tmp_path, capsys):
+    from ssltk.data.tokens import LexiconTokenizer
+    from ssltk.decode.lang import prepare_lang as make_lang
+    from ssltk.models.checkpoint import load_checkpoint
+
+    lexicon = {"THE": ["D", "@"], "CAT": ["k", "a", "t"], "SAT": ["s", "a", "t"], "A": ["@"], "DOG": ["d", "0", "g"],
+               "RAN": ["r", "a", "n"], "MAT": ["m", "a", "t"]}
+    texts = ["THE CAT SAT", "A DOG RAN", "THE MAT", "A CAT"] * 3
+    make_lang(tmp_path / "phones", texts, LexiconTokenizer(lexicon))
+    compile_graph.main(["--lang-dir", str(tmp_path / "phones"), "--arpa",
+                        str(prepare_lang_arpa(texts, tmp_path / "phones"))])
+    d = model["dir"]
+    cfg = load_finetune_config(None, [f"data.train_cuts={model['train']}", f"data.valid_cuts={model['train']}",
+                                      f"finetune.lang_dir={d / 'lang0'}", f"finetune.aux_lang_dir={tmp_path / 'phones'}",
+                                      "train.max_updates=2", "train.valid_every=2", "data.num_workers=0",
+                                      "train.progress_bar=false"])
+    finetune(cfg, tmp_path / "ft", init=latest_checkpoint(d / "pt"))
+    best = load_checkpoint(tmp_path / "ft" / "best.pt")
+    assert best["aux_tokens"][1:4] == ["0", "@", "D"] and best["model"]["ctc_aux.weight"].shape[0] == 13
+    assert "aux_error_rate" in best["best_valid"] and "loss_aux" in best["best_valid"]
+    capsys.readouterr()
+    decode.main(["--ckpt", str(tmp_path / "ft" / "best.pt"), "--cuts", str(model["dev"]), "--method", "wfst",
+                 "--graph", str(tmp_path / "phones" / "TLG.fst"), "--lang-dir", str(tmp_path / "phones"),
+                 "--out-dir", str(tmp_path / "wfst")])
+    assert json.loads(capsys.readouterr().out)["utterances"] == 3  # the phone layer read by the phone graph
+    with pytest.raises(SystemExit, match="greedy decoding gives units, not words"):
+        decode.main(["--ckpt", str(tmp_path / "ft" / "best.pt"), "--cuts", str(model["dev"]), "--method", "greedy",
+                     "--lang-dir", str(tmp_path / "phones"), "--out-dir", str(tmp_path / "greedy")])
+
+
+def prepare_lang_arpa(texts, lang_dir):
+    from ssltk.decode.ngram import train_arpa
+
+    return train_arpa(texts, 2, lang_dir / "lm.arpa")

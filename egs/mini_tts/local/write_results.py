@@ -1,6 +1,6 @@
 """Stage 7: record a run's test-set results and render RESULTS.md from every recorded run.
 
-Each run writes results/<preset>_<corpus hours>h_<labels>.json (WERs from utils/score.sh,
+Each run writes results/<preset>_<corpus hours>h_<labels>[_phones].json (WERs from utils/score.sh,
 decoding settings, pre-training summary, timings); RESULTS.md is rebuilt from all of them,
 so runs with other presets, corpus sizes or label budgets sit side by side.
 Hand-written remarks live in results/notes.md and are appended verbatim.
@@ -70,7 +70,8 @@ def collect(args) -> dict:
     last = ([r for r in read_metrics(pt) if r.get("split") == "train"] or [{}])[-1] \
         if (pt / "metrics.jsonl").exists() else {}
     return {
-        "preset": args.preset, "labels": args.labels, "command": args.command, "date": time.strftime("%Y-%m-%d"),
+        "preset": args.preset, "labels": args.labels, "wfst_tokens": args.wfst_tokens, "command": args.command,
+        "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})",
         "corpus": corpus.get("splits", {}), "text_source": corpus.get("text_source", "?"),
         "wall_minutes": round(args.wall_seconds / 60, 1) if args.wall_seconds else None,
@@ -102,13 +103,15 @@ def render(results_dir: Path) -> str:
         for s in r["systems"]:
             lines.append(f"| {r['preset']} | {train_hours(r):g} h | {r.get('labels', '?')} | "
                          f"{NAMES.get(s['system'], s['system'])} | {s['greedy']} | {s['wfst']} "
-                         f"(LM weight {s['lm_weight']}, word score {s['word_score']}) | {s.get('other_greedy', '-')} | "
+                         f"({r.get('wfst_tokens', 'letters')}, LM weight {s['lm_weight']}, word score "
+                         f"{s['word_score']}) | {s.get('other_greedy', '-')} | "
                          f"{s.get('other_wfst', '-')} |")
     for r in runs:
         p = r["pretrain"]
         ft = ", ".join(f"{NAMES.get(s['system'], s['system'])} {fmt(s.get('finetune_minutes'), '')} min"
                        for s in r["systems"])
-        lines += ["", f"## {r['preset']}, {train_hours(r):g} h corpus, {r.get('labels', '?')} of labels", "",
+        lines += ["", f"## {r['preset']}, {train_hours(r):g} h corpus, {r.get('labels', '?')} of labels, WFST over "
+                  f"{r.get('wfst_tokens', 'letters')}", "",
                   f"- Command: `{r['command']}`, measured {r['date']} on {r['machine']}"
                   + (f"; wall time from stage {r['from_stage']}: {r['wall_minutes']} min." if r["wall_minutes"]
                      else "."),
@@ -135,6 +138,7 @@ def main() -> None:
     p.add_argument("--systems", nargs="+")
     p.add_argument("--preset")
     p.add_argument("--labels", default="?", help="the fine-tuning label budget")
+    p.add_argument("--wfst-tokens", default="letters", help="the tokens the WFST decoded (letters | phones)")
     p.add_argument("--results-dir", default="results", help="one JSON per preset; RESULTS.md is built from all")
     p.add_argument("--out", required=True)
     p.add_argument("--command")
@@ -148,7 +152,8 @@ def main() -> None:
             p.error("recording a run needs " + ", ".join("--" + o.replace("_", "-") for o in missing))
         results_dir.mkdir(parents=True, exist_ok=True)
         run = collect(args)
-        name = f"{args.preset}_{train_hours(run):g}h_{args.labels}.json"
+        tag = "" if args.wfst_tokens == "letters" else f"_{args.wfst_tokens}"
+        name = f"{args.preset}_{train_hours(run):g}h_{args.labels}{tag}.json"
         atomic_write_text(results_dir / name, json.dumps(run, indent=1) + "\n")
     atomic_write_text(args.out, render(results_dir))
 
