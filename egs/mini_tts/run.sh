@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # mini_tts: ssltk end to end on a laptop CPU, fully offline.
 # Synthesises a multi-speaker speech corpus with espeak-ng, pre-trains a small S3LSpeech
-# model (teacher-student on filter banks), fine-tunes it with CTC on a label budget, decodes
-# (greedy and WFST with an n-gram LM) and scores; the same fine-tuning from scratch shows
-# what pre-training buys (RESULTS.md).
+# model (teacher-student on filter banks), fine-tunes it with CTC on a label budget (a letter
+# layer and, beside it, a phone layer over espeak-ng's own G2P lexicon), decodes (greedy letters;
+# WFST over the phones with a lexicon and an n-gram LM) and scores; the same fine-tuning from
+# scratch shows what pre-training buys (RESULTS.md).
 #
 #   ./run.sh                          # everything (about 20 minutes on 2 cores)
 #   ./run.sh --preset sewd-mini --exp-dir exp_sewd --finetune-labels 10m   # another preset
@@ -55,7 +56,7 @@ manifests=$data_dir/manifests
 lang=$data_dir/lang_char
 wfst_lang=$lang; [ "$wfst_tokens" = phones ] && wfst_lang=$data_dir/lang_phone
 case $wfst_tokens in letters|phones) ;; *) echo "$0: --wfst-tokens must be letters or phones" >&2; exit 1 ;; esac
-case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default|medium) pt=1500; ft=1200 ;;
+case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default|medium) pt=1500; ft=1800 ;;
   large) pt=20000; ft=10000 ;; *) echo "$0: unknown --size $size" >&2; exit 1 ;; esac
 pt_updates=${pt_updates:-$pt}
 ft_updates=${ft_updates:-$ft}

@@ -39,7 +39,10 @@ def test_every_stage_runs_and_writes_results(finished):
                 assert (tmp / "exp" / system / f"decode_{test}_{m}" / "scoring" / "wer").read_text().startswith("%WER")
     assert "| test-other greedy | test-other WFST |" in results and "| - | - |" not in results
     assert "- Stage times (min): 0: " in results and ", 6: " in results
-    assert (tmp / "data" / "lang_char" / "TLG.fst").stat().st_size > 0
+    # the WFST decodes the phone layer: a phone lexicon from espeak-ng's G2P, its TLG; greedy reads the letters
+    assert (tmp / "data" / "lang_phone" / "TLG.fst").stat().st_size > 0
+    assert (tmp / "data" / "lang_char" / "tokens.txt").exists() and not (tmp / "data" / "lang_char" / "TLG.fst").exists()
+    assert "(phones, LM weight" in results
     # the recorded command is the run's own options (everything not at its default), not a retyped list
     assert f"./run.sh --size ci --data-dir {tmp / 'data'}" in results and "--pt-updates 20 --ft-updates 20" in results
 
