@@ -6,7 +6,7 @@
 # WFST over the phones with a lexicon and an n-gram LM) and scores; the same fine-tuning from
 # scratch shows what pre-training buys (RESULTS.md).
 #
-#   ./run.sh                          # everything (about 20 minutes on 2 cores)
+#   ./run.sh                          # everything (about 18 minutes on 2 cores)
 #   ./run.sh --preset sewd-mini --exp-dir exp_sewd --finetune-labels 10m   # another preset
 #   ./run.sh --size ci --stage 1      # the 2-minute CI corpus
 #   ./run.sh --stage 5 --stop-stage 7 # re-run fine-tuning .. scoring (finished stages are skipped)

@@ -2,8 +2,9 @@
 
     python3 local/plot_wer_minutes.py --exp-dir exp --out wer_minutes.png
 
-For each system (pre-trained + fine-tuning, from scratch): the dev greedy WER at every validation of
-its fine-tuning (timestamps of its log) and the final test WERs (greedy, WFST), against the minutes
+For each system (pre-trained + fine-tuning, from scratch): the dev greedy WER (and, with a phone layer,
+the dev phone error rate) at every validation of its fine-tuning (timestamps of its log) and the final
+test WERs (greedy, WFST), against the minutes
 that system needs: stages 0-2 and 4, its own fine-tuning and decoding, plus stage 3 (pre-training)
 for the pre-trained system only. Times come from the run's stage_times.txt (run.sh) and log lines;
 the run must have gone through stages 0-6 in one go on an otherwise idle machine.
@@ -21,13 +22,18 @@ from write_results import stage_spans
 LINE = re.compile(r"^(\S+ \S+),\d+ .* update (\d+) validation loss \S+ wer (\S+)")
 
 
-def validations(log: Path) -> list[tuple[float, float]]:
-    """(epoch seconds, dev greedy WER) of each validation in a fine-tuning log."""
-    out = []
+def validations(log: Path, key: str = "wer") -> list[tuple[float, float]]:
+    """(epoch seconds, dev metric) of each validation in a fine-tuning log: the greedy letter WER, or
+    another key of the run's metrics.jsonl at the same updates (aux_error_rate: the phone layer's)."""
+    times = {}
     for line in log.read_text().splitlines():
         if m := LINE.match(line):
-            out.append((time.mktime(time.strptime(m[1], "%Y-%m-%d %H:%M:%S")), float(m[3])))
-    return out
+            times[int(m[2])] = (time.mktime(time.strptime(m[1], "%Y-%m-%d %H:%M:%S")), float(m[3]))
+    if key == "wer":
+        return list(times.values())
+    rows = [json.loads(x) for x in (log.parent.parent / "metrics.jsonl").read_text().splitlines()]
+    return [(times[r["update"]][0], r[key]) for r in rows
+            if r.get("split") == "valid" and key in r and r["update"] in times]
 
 
 def main() -> None:
@@ -51,7 +57,7 @@ def main() -> None:
 
     pt_ft, scratch_ft = ft_seconds("finetune"), ft_seconds("finetune_scratch")
     pt_decode = max(f.stat().st_mtime for f in (exp / "finetune").glob("decode_*/stats.json")) - spans["6"][0]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = plt.subplots(figsize=(11, 4.5))
     for sys, label, color in (("finetune", "pre-trained + fine-tuning", "C0"),
                               ("finetune_scratch", "from scratch", "C1")):
         # stage 5 fine-tunes both systems, then stage 6 decodes both: neither waits for the other's work,
@@ -60,7 +66,10 @@ def main() -> None:
         decode_shift = scratch_ft if sys == "finetune" else train_shift + pt_decode
         pts = validations(exp / sys / "log" / "finetune.log")
         ax.plot([(t - start - train_shift) / 60 for t, _ in pts], [w for _, w in pts], "-", color=color, alpha=0.6,
-                label=f"{label}: dev greedy WER during fine-tuning")
+                label=f"{label}: dev greedy WER (letters) during fine-tuning")
+        if pts := validations(exp / sys / "log" / "finetune.log", "aux_error_rate"):
+            ax.plot([(t - start - train_shift) / 60 for t, _ in pts], [w for _, w in pts], ":", color=color,
+                    alpha=0.6, label=f"{label}: dev phone error rate (greedy) during fine-tuning")
         for m, marker in (("greedy", "s"), ("wfst", "o")):
             stats = exp / sys / f"decode_test_{m}" / "stats.json"
             if stats.exists():
@@ -72,8 +81,8 @@ def main() -> None:
     ax.set_ylabel("WER (%)")
     ax.set_ylim(0, 110)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
-    ax.set_title(f"mini_tts ({exp}): WER against time spent")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(f"mini_tts ({exp.name}): WER against time spent")
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
     print(f"wrote {args.out}")
