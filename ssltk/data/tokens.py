@@ -159,6 +159,11 @@ def write_tokens(tokenizer, path: str | Path) -> None:
     Path(path).write_text("".join(f"{s} {i}\n" for i, s in enumerate(tokenizer.symbols)))
 
 
+def is_disambig(symbol: str) -> bool:
+    """#0, #1, ...: disambiguation symbols of graph building, not CTC tokens."""
+    return re.fullmatch(r"#\d+", symbol) is not None
+
+
 def read_tokens(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.is_file():
@@ -172,7 +177,7 @@ def read_tokens(path: str | Path) -> list[str]:
     if sorted(symbols) != list(range(len(symbols))) or symbols.get(0) != BLANK:
         raise TokenError(f"{path}: ids must be 0..N-1 with {BLANK} as 0")
     # disambiguation symbols #0, #1, ... (graph building only) follow the CTC tokens
-    return [symbols[i] for i in range(len(symbols)) if not re.fullmatch(r"#\d+", symbols[i])]
+    return [symbols[i] for i in range(len(symbols)) if not is_disambig(symbols[i])]
 
 
 def load_tokenizer(lang_dir: str | Path):

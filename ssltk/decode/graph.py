@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
 
 from ssltk.data.atomic import atomic_write
+from ssltk.data.tokens import is_disambig
 from ssltk.decode.lang import read_symbols
 
 
@@ -149,16 +149,12 @@ def compose_lg(lang_dir: Path, arpa: Path):
     return LG
 
 
-def _disambig_ids(lang_dir: Path) -> list[int]:
-    return sorted(i for s, i in read_symbols(lang_dir / "tokens.txt").items() if re.fullmatch(r"#\d+", s))
-
-
-def _remove_disambig(lang_dir: Path, fst, offset: int = 0):
-    """#n input labels (token id + offset) and the #0 word to epsilon, then rmepsilon."""
+def _remove_disambig(lang_dir: Path, fst, ilabels: list[int]):
+    """The #n input labels `ilabels` and the #0 word to epsilon, then rmepsilon."""
     import kaldifst
 
     words = read_symbols(lang_dir / "words.txt")
-    fst = _relabel(fst, ilabels={i + offset: 0 for i in _disambig_ids(lang_dir)}, olabels={words["#0"]: 0})
+    fst = _relabel(fst, ilabels={i: 0 for i in ilabels}, olabels={words["#0"]: 0})
     kaldifst.rmepsilon(fst)
     kaldifst.arcsort(fst, sort_type="ilabel")
     return fst
@@ -170,14 +166,15 @@ def compose_with_topology(lang_dir: Path, right, compact: bool = False):
     import kaldifst
 
     tokens = read_symbols(lang_dir / "tokens.txt")
-    num_tokens = 1 + max(i for s, i in tokens.items() if not re.fullmatch(r"#\d+", s))
-    T = ctc_topology(num_tokens, compact, _disambig_ids(lang_dir))
+    disambig = sorted(i for s, i in tokens.items() if is_disambig(s))
+    num_tokens = 1 + max(i for s, i in tokens.items() if not is_disambig(s))
+    T = ctc_topology(num_tokens, compact, disambig)
     kaldifst.arcsort(T, sort_type="olabel")
     kaldifst.arcsort(right, sort_type="ilabel")
     out = kaldifst.compose(T, right)
     out = kaldifst.determinize(out)
     kaldifst.minimize_encoded(out)
-    return _remove_disambig(lang_dir, out, offset=1)
+    return _remove_disambig(lang_dir, out, [d + 1 for d in disambig])  # T's input labels are id + 1
 
 
 def _symbol_table(symbols: dict[str, int]):
@@ -192,7 +189,7 @@ def _symbol_table(symbols: dict[str, int]):
 def attach_symbols(fst, lang_dir: Path) -> None:
     """Input symbols: <eps> 0, CTC token id + 1 (T's labels); output symbols: words.txt."""
     tokens = read_symbols(lang_dir / "tokens.txt")
-    labels = {"<eps>": 0, **{sym: i + 1 for sym, i in tokens.items() if not re.fullmatch(r"#\d+", sym)}}
+    labels = {"<eps>": 0, **{sym: i + 1 for sym, i in tokens.items() if not is_disambig(sym)}}
     fst.input_symbols = _symbol_table(labels)
     fst.output_symbols = _symbol_table(read_symbols(lang_dir / "words.txt"))
 

@@ -30,17 +30,20 @@ def read_symbols(path: str | Path) -> dict[str, int]:
 
 def build_lexicon(words: list[str], tokenizer) -> dict[str, list[str]]:
     """Spelling of each word in the tokenizer's symbols; a token outside tokens.txt is an error."""
-    missing = [w for w in words if getattr(tokenizer, "lexicon", None) is not None and w not in tokenizer.lexicon]
-    if missing:
-        raise TokenError(f"{len(missing)} words have no pronunciation in the lexicon (e.g. {missing[:5]}): add them "
-                         "to it (a G2P) or leave them out of the text")
-    lexicon = {}
+    lexicon, missing = {}, []
     for w in words:
-        pieces = tokenizer.word_pieces(w)
+        try:
+            pieces = tokenizer.word_pieces(w)
+        except TokenError:  # a pronunciation lexicon without the word
+            missing.append(w)
+            continue
         bad = [p for p in pieces if p not in tokenizer.ids]
         if bad:
             raise TokenError(f"lexicon word {w!r} uses tokens {bad} that are not in tokens.txt")
         lexicon[w] = pieces
+    if missing:
+        raise TokenError(f"{len(missing)} words have no pronunciation in the lexicon (e.g. {missing[:5]}): add them "
+                         "to it (a G2P) or leave them out of the text")
     return lexicon
 
 

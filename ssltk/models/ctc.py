@@ -82,7 +82,7 @@ class CTCModel(nn.Module):
 
 
 def load_ctc_model(path, device="cpu", head: str = "ctc") -> tuple[CTCModel, list[str] | None]:
-    """(CTCModel in eval mode whose output layer is the checkpoint's `head` ("ctc", or "aux": the
+    """(CTCModel in eval mode whose output layer is the checkpoint's `head` ("ctc", or "ctc_aux": the
     auxiliary one), its token symbols if the checkpoint carries them) from a fine-tuned ssltk
     checkpoint or a transformers *ForCTC import."""
     from ssltk.models.checkpoint import CheckpointError, load_checkpoint, sub_state
