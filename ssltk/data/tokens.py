@@ -123,7 +123,8 @@ def read_lexicon(path: str | Path) -> dict[str, list[str]]:
     """`WORD unit unit ...` per line (Kaldi lexicon.txt); the first pronunciation of a word is kept."""
     path = Path(path)
     if not path.is_file():
-        raise TokenError(f"lexicon {path} does not exist")
+        raise TokenError(f"lexicon {path} does not exist: pass a `WORD unit ...` file (e.g. a G2P's output, "
+                         "egs/mini_tts/local/g2p.py)")
     lexicon: dict[str, list[str]] = {}
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         parts = line.split()
