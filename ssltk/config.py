@@ -87,20 +87,22 @@ def deep_merge(base: dict, update: dict) -> dict:
 
 
 def apply_overrides(cfg: T, overrides: Iterable[str]) -> T:
-    """Apply `key.sub=value` strings (values parsed as YAML scalars/lists)."""
+    """Apply `key.sub=value` strings (values parsed as YAML scalars/lists), all at once: checks that
+    tie two fields together see both (a later override of the same key wins)."""
+    nested: dict = {}
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override '{item}' is not of the form key.sub=value")
         key, raw = item.split("=", 1)
         value = yaml.safe_load(raw) if raw != "" else ""
-        nested: dict = {}
-        node = nested
+        one: dict = {}
+        node = one
         parts = key.strip().split(".")
         for p in parts[:-1]:
             node = node.setdefault(p, {})
         node[parts[-1]] = value
-        cfg = merge(cfg, nested)
-    return cfg
+        nested = deep_merge(nested, one)
+    return merge(cfg, nested)
 
 
 def load_yaml(path: str | Path) -> dict:

@@ -23,6 +23,7 @@ pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.ya
 finetune_config=             # default: conf/finetune.yaml (conf/finetune_s3l.yaml for s3l-* presets)
 finetune_labels=1h           # label budget: a duration (10m, 30m, 1h, ...) or all
 from_scratch=true            # also fine-tune a randomly initialised model (baseline)
+init_ckpt=                   # stage 5's pre-trained start (default: the newest checkpoint of exp_dir/pretrain)
 wfst_tokens=phones           # tokens the WFST decodes: letters | phones (a second CTC layer over espeak-ng's
                              # phones of each word, local/g2p.py, trained beside the letters; greedy reads
                              # the letter layer either way)
@@ -159,7 +160,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     if [ $sys = finetune_scratch ]; then
       init=preset:$preset; extra=(finetune.freeze_feature_encoder=false finetune.freeze_updates=0)
     else
-      init=$(finished_checkpoint "$exp_dir/pretrain")
+      init=${init_ckpt:-$(finished_checkpoint "$exp_dir/pretrain")}
     fi
     log "Stage 5: CTC fine-tuning ($sys) on $finetune_labels of labels: $init -> $exp_dir/$sys"
     if done_or_run "$exp_dir/$sys"; then

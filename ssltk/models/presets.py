@@ -58,6 +58,13 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
         "frontend": {"c": 16, "l": 0}, "context": {"dim": 128, "layers": 4},
         "quantizer": {"entries": 64, "dim": 64}, "head": {"dim": 64, "hidden": 256},
     }),
+    # sewd-mini on filter banks (FBFE-c16, the SEW-D paper's Table 6 row 9 at the laptop scale): from raw
+    # waveforms the 16-channel WFE-C gives quantizer codes that change at 90 % of frames and the wav2vec 2.0
+    # objective stays near chance in minutes; on log-mels the codes settle and it learns (egs/mini_tts/RESULTS.md)
+    "sewd-mini-fbank": ("sewd-mini", {"frontend": {"type": "fbank", "c": 16, "fbank_dim": 128}}),
+    # sewd-mini-fbank with SEW's multi-head attention instead of disentangled attention (the SEW / SEW-D pair of
+    # the SEW-D paper's Fig. 1 at the laptop scale)
+    "sew-mini": ("sewd-mini-fbank", {"context": {"attention": "mha", "layer_norm_eps": 1e-5}}),
     "w2v2-mini": ("w2v2-base", {
         "frontend": {"c": 128}, "context": {"dim": 128, "layers": 4, "pos_conv_kernel": 64},
         "quantizer": {"entries": 64, "dim": 64}, "head": {"dim": 64},

@@ -33,6 +33,7 @@ PANELS = [
     (["prob_ppl_0", "prob_ppl_1"], "I probability perplexity", False),
     (["lr"], "learning rate", True),
     (["valid:loss"], "validation loss", False),
+    (["valid:accuracy"], "validation accuracy", False),
     (["grad_norm"], "gradient norm", True),
 ]
 
@@ -49,10 +50,10 @@ def plot_runs(exp_dirs: list[str | Path], out_dir: str | Path, x: str = "update"
     if x not in ("update", "hours"):
         raise ValueError("x must be 'update' or 'hours'")
     runs = {}
-    for d in exp_dirs:
+    for d, name in zip(exp_dirs, run_labels(exp_dirs)):
         rows = read_metrics(d)
         hours_at = {r["update"]: r["hours_seen"] for r in rows if r["split"] == "train" and "hours_seen" in r}
-        runs[Path(d).name] = (rows, hours_at)
+        runs[name] = (rows, hours_at)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -92,6 +93,20 @@ def plot_runs(exp_dirs: list[str | Path], out_dir: str | Path, x: str = "update"
     grid.savefig(grid_path, dpi=90)
     plt.close(grid)
     return [grid_path, *written]
+
+
+def run_labels(exp_dirs: list[str | Path]) -> list[str]:
+    """The shortest path tails that tell the runs apart (exp/bs40/pretrain, exp/bs80/pretrain -> bs40/pretrain, ...).
+
+    >>> run_labels(["exp/bs40/pretrain", "exp/bs80/pretrain"]), run_labels(["exp/a", "exp/b"])
+    (['bs40/pretrain', 'bs80/pretrain'], ['a', 'b'])
+    """
+    parts = [Path(d).parts for d in exp_dirs]
+    for n in range(1, max(map(len, parts)) + 1):
+        labels = ["/".join(p[-n:]) for p in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [str(d) for d in exp_dirs]
 
 
 def _nearest(hours_at: dict, update: int) -> float:

@@ -39,10 +39,28 @@ class OptimConfig:
     """Applied to matrices and conv kernels; biases, norms and embeddings of size 1-D are exempt."""
     clip_norm: float = 0.0
     """Gradient-norm clipping; 0 disables (the norm is still logged)."""
+    lr_scaling: Literal["none", "linear", "sqrt"] = "none"
+    """Batch-size heuristic of "The Effect of Batch Size on Contrastive Self-Supervised Speech Representation
+    Learning" (arXiv:2402.13723, §IV-A1): the peak LR is lr x (B / lr_ref_batch_s)^p for the effective batch B
+    in seconds of audio, p = 1 (linear) or 1/2 (sqrt); none: lr as written."""
+    lr_ref_batch_s: float = 0.0
+    """Seconds of audio per update at which `lr` was chosen (needed when lr_scaling is not none)."""
 
     def __post_init__(self):
         if self.lr <= 0 or len(self.betas) != 2:
             raise ValueError("optim: lr must be > 0 and betas a pair")
+        if self.lr_scaling != "none" and self.lr_ref_batch_s <= 0:
+            raise ValueError(f"optim.lr_scaling={self.lr_scaling} needs optim.lr_ref_batch_s, the effective batch "
+                             "(seconds of audio per update) at which optim.lr was chosen")
+
+    def peak_lr(self, batch_s: float) -> float:
+        """The peak LR for an effective batch of `batch_s` seconds of audio per update.
+
+        >>> OptimConfig(lr=1e-3, lr_scaling="sqrt", lr_ref_batch_s=40).peak_lr(160)
+        0.002
+        """
+        power = {"none": 0.0, "linear": 1.0, "sqrt": 0.5}[self.lr_scaling]
+        return self.lr * (batch_s / self.lr_ref_batch_s) ** power if power else self.lr
 
 
 @dataclass

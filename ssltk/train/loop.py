@@ -389,12 +389,20 @@ class Interval:
         return values
 
 
+def effective_batch_s(cfg, world_size: int) -> float:
+    """Seconds of audio per update (at most: batches are filled up to data.max_duration)."""
+    return cfg.data.max_duration * cfg.train.accum_grad * world_size
+
+
 def log_start(model, cfg, world: World) -> None:
-    eff = cfg.data.max_duration * cfg.train.accum_grad * world.size
+    eff = effective_batch_s(cfg, world.size)
     log.info("%.1fM parameters (%.1fM trained); device batch %.1f s x accum %d x %d ranks = effective batch "
              "%.1f s (%.1f min)", sum(p.numel() for p in model.parameters()) / 1e6,
              sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6, cfg.data.max_duration,
              cfg.train.accum_grad, world.size, eff, eff / 60)
+    if cfg.optim.lr_scaling != "none":
+        log.info("peak LR %.3g: optim.lr %.3g at %.0f s scaled %s to the effective batch (optim.lr_scaling)",
+                 cfg.optim.peak_lr(eff), cfg.optim.lr, cfg.optim.lr_ref_batch_s, cfg.optim.lr_scaling)
     log.info(audio_policy(cfg.data))
 
 
@@ -419,7 +427,8 @@ def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict
     """Train `model` (already built, on world.device) with `task` until cfg.train.max_updates,
     resuming from exp_dir's newest checkpoint. Returns the last logged training metrics; raises
     TrainingStopped when a signal ends the run earlier."""
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.optim.weight_decay, lr_scales), lr=cfg.optim.lr,
+    peak_lr = cfg.optim.peak_lr(effective_batch_s(cfg, world.size))
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.optim.weight_decay, lr_scales), lr=peak_lr,
                                   betas=tuple(cfg.optim.betas), eps=cfg.optim.eps)
     scaler = torch.amp.GradScaler("cuda") if cfg.train.amp == "fp16" else None
     lr_at = lr_multiplier(cfg.schedule, cfg.train.max_updates)
@@ -440,7 +449,7 @@ def run_training(*, task: Task, model: torch.nn.Module, model_cfg, cfg, cfg_dict
     with _StopFlag() as stop:
         while p.update < cfg.train.max_updates:
             micro = [stream.next_nonempty() for _ in range(cfg.train.accum_grad)]
-            lr = cfg.optim.lr * lr_at(p.update)
+            lr = peak_lr * lr_at(p.update)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
             res = train_update(ddp_model, task, micro, optimizer, scaler, cfg, world, p.update)

@@ -37,7 +37,7 @@ from ssltk.objectives.teacher_student import TeacherStudentObjective
 from ssltk.targets.masking import sample_negatives
 from ssltk.train.config import PretrainConfig
 from ssltk.train.distributed import World, barrier
-from ssltk.train.loop import (TrainingError, backward_micro_batches, run_training, training_run,
+from ssltk.train.loop import (TrainingError, backward_micro_batches, effective_batch_s, run_training, training_run,
                               train_update, unwrap, write_resolved_config)
 from ssltk.train.metrics import Averager
 
@@ -136,7 +136,7 @@ Contrastive Self-Supervised Speech Representation Learning" (arXiv:2402.13723, Â
 def warn_small_batch(cfg: PretrainConfig, world_size: int) -> bool:
     """Log a warning (and return True) when a wav2vec 2.0-objective run updates on less than
     MIN_CONVERGENT_BATCH_S seconds of audio; other objectives have no such finding."""
-    eff = cfg.data.max_duration * cfg.train.accum_grad * world_size
+    eff = effective_batch_s(cfg, world_size)
     if cfg.model.arch != "wav2vec2" or eff >= MIN_CONVERGENT_BATCH_S:
         return False
     need = -(-MIN_CONVERGENT_BATCH_S // (cfg.data.max_duration * world_size))

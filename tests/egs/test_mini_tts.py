@@ -117,3 +117,28 @@ def test_synthesis_is_byte_reproducible(tmp_path):
                         if p.is_file()})
     assert corpora[0].keys() == corpora[1].keys() and len(corpora[0]) > 40
     assert [p for p in corpora[0] if corpora[0][p] != corpora[1][p]] == []
+
+
+@pytest.mark.slow
+def test_study_runs_every_stage_on_the_ci_corpus(finished):
+    """run_study.sh with two batch sizes, two cycles of 2 updates: the RQ3 pair (40 s after 2 updates saw
+    what 20 s saw after 4), the from-scratch baseline beside the 40 s run, one Fig. 1 preset, tables, PNGs."""
+    tmp, _ = finished
+    cmd = ["bash", str(RECIPE / "run_study.sh"), "--size", "ci", "--data-dir", str(tmp / "data"), "--exp-dir",
+           str(tmp / "study"), "--results", str(tmp / "study_results" / "RESULTS.md"), "--batch-sizes", "20 40",
+           "--fig1-batch", "40", "--fig1-presets", "w2v2-mini", "--updates", "4", "--cycles", "2",
+           "--ft-updates", "4"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    lines = (tmp / "study" / "finetunes.txt").read_text().split("\n")
+    assert [line.split()[:2] for line in lines if line] == [["bs20", "4"], ["bs40", "2"], ["bs40", "4"]]
+    for d in ("bs20/u4/finetune", "bs40/u2/finetune", "bs40/u4/finetune", "bs40/u4/finetune_scratch",
+              "w2v2-mini/u4/finetune"):
+        assert (tmp / "study" / d / "decode_test_wfst" / "scoring" / "wer").exists(), d
+    out = tmp / "study_results" / "results"
+    study = (out / "study.md").read_text()
+    assert "| 20 |" in study and "| from scratch |" in study and "| w2v2-mini |" in study
+    for png in ("study_fig2_updates.png", "study_fig2_hours.png", "study_fig5_wer_hours.png",
+                "study_fig1_wer_time.png"):
+        assert (out / png).stat().st_size > 0, png
+    assert "## Study" in (tmp / "study_results" / "RESULTS.md").read_text()

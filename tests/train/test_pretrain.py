@@ -246,3 +246,22 @@ def test_wav2vec2_objective_below_150_s_per_update_warns_with_the_fix(caplog):
     assert not pretrain_mod.warn_small_batch(small, world_size=4)  # 4 ranks x 40 s
     s3l = load_pretrain_config(None, ["preset=s3l-mini", "data.max_duration=40"])
     assert not pretrain_mod.warn_small_batch(s3l, world_size=1)  # the finding is about the contrastive objective
+
+
+def test_lr_scaling_sets_the_peak_from_the_effective_batch(corpus, tmp_path):
+    # optim.lr 1e-3 chosen at 10 s per update; 10 s x accum 4 = 40 s: sqrt -> 2e-3, constant after warm-up
+    cfg = load_pretrain_config(None, base_overrides(corpus, **{
+        "optim.lr": 1e-3, "optim.lr_scaling": "sqrt", "optim.lr_ref_batch_s": 10, "train.accum_grad": 4,
+        "train.max_updates": 4, "schedule.type": "constant"}))
+    pretrain(cfg, tmp_path)
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [round(r["lr"], 6) for r in rows if r["split"] == "train"] == [2e-3, 2e-3]
+
+
+def test_lr_scaling_needs_its_reference_batch():
+    with pytest.raises(ValueError, match="lr_ref_batch_s"):
+        load_pretrain_config(None, ["preset=sewd-test", "optim.lr_scaling=linear"])
+    linear = load_pretrain_config(None, ["preset=sewd-test", "optim.lr_scaling=linear", "optim.lr=1e-3",
+                                         "optim.lr_ref_batch_s=40"])
+    assert math.isclose(linear.optim.peak_lr(160), 4e-3)
+    assert load_pretrain_config(None, ["preset=sewd-test", "optim.lr=1e-3"]).optim.peak_lr(160) == 1e-3

@@ -67,8 +67,9 @@ def collect(args) -> dict:
     info = Path(args.corpus_dir) / "corpus.json"
     corpus = json.loads(info.read_text()) if info.exists() else {}
     pt = exp / "pretrain"
-    last = ([r for r in read_metrics(pt) if r.get("split") == "train"] or [{}])[-1] \
-        if (pt / "metrics.jsonl").exists() else {}
+    rows_pt = read_metrics(pt) if (pt / "metrics.jsonl").exists() else []
+    last = ([r for r in rows_pt if r.get("split") == "train"] or [{}])[-1]
+    dev = ([r for r in rows_pt if r.get("split") == "valid"] or [{}])[-1]
     return {
         "preset": args.preset, "labels": args.labels, "wfst_tokens": args.wfst_tokens, "command": args.command,
         "date": time.strftime("%Y-%m-%d"),
@@ -78,6 +79,7 @@ def collect(args) -> dict:
         "from_stage": args.from_stage, "stage_minutes": stage_minutes(exp / "stage_times.txt"),
         "pretrain": {"updates": last.get("update"), "hours_seen": last.get("hours_seen"),
                      "loss": last.get("contrastive", last.get("loss")), "accuracy": last.get("accuracy"),
+                     "dev_accuracy": dev.get("accuracy"),
                      "minutes": minutes_between(exp / "pretrain" / "config.yaml", exp / "pretrain" / ".done")},
         "systems": rows,
     }
@@ -121,8 +123,12 @@ def render(results_dir: Path) -> str:
                     if r.get("stage_minutes") else []),
                   f"- Pre-training: {p['updates']} updates in {fmt(p['minutes'], '')} min, "
                   f"{fmt(p['hours_seen'], '.2f')} h of audio seen, final pre-training loss {fmt(p['loss'])}, "
-                  f"accuracy {fmt(p['accuracy'])}.",
+                  f"accuracy {fmt(p['accuracy'])}"
+                  + (f" (dev {fmt(p['dev_accuracy'])})." if p.get("dev_accuracy") is not None else "."),
                   f"- Fine-tuning: {ft}."]
+    study = results_dir / "study.md"  # run_study.sh's tables (local/study_results.py)
+    if study.exists():
+        lines += ["", study.read_text().rstrip()]
     notes = results_dir / "notes.md"
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]
