@@ -7,7 +7,8 @@
 # scratch shows what pre-training buys (RESULTS.md).
 #
 #   ./run.sh                          # everything (about 18 minutes on 2 cores)
-#   ./run.sh --preset sewd-mini --exp-dir exp_sewd --finetune-labels 10m   # another preset
+#   ./run.sh --preset sewd-mini-fbank --exp-dir exp_sewd   # SEW-D with the wav2vec 2.0 objective (conf/pretrain.yaml)
+#   ./run_study.sh --help             # the batch-size and SEW-D papers' findings in miniature
 #   ./run.sh --size ci --stage 1      # the 2-minute CI corpus
 #   ./run.sh --stage 5 --stop-stage 7 # re-run fine-tuning .. scoring (finished stages are skipped)
 set -euo pipefail

@@ -42,7 +42,7 @@ results_dir=$(dirname "$results")/results
 half=$((updates / cycles / 2))
 [ $((half * 2 * cycles)) -eq "$updates" ] || { echo "$0: --updates must be a multiple of 2 x --cycles" >&2; exit 1; }
 for b in $batch_sizes; do
-  [ "$b" -le 40 ] || [ $((b % 40)) -eq 0 ] || { echo "$0: batch sizes above 40 s must be multiples of 40" >&2; exit 1; }
+  [ "$b" -le 40 ] || [ $((b % 40)) -eq 0 ] || { echo "$0: --batch-sizes above 40 s must be multiples of 40" >&2; exit 1; }
 done
 case " $batch_sizes " in *" $fig1_batch "*) ;;
   *) echo "$0: --fig1-batch must be one of --batch-sizes" >&2; exit 1 ;; esac

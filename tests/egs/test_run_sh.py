@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = sorted(p.parent.name for p in (ROOT / "egs").glob("*/run.sh"))
+SCRIPTS = [f"{r}/run.sh" for r in RECIPES] + ["mini_tts/run_study.sh"]
 
 
 def help_text(script: str, cwd: Path) -> str:
@@ -16,17 +17,26 @@ def help_text(script: str, cwd: Path) -> str:
     return res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("recipe", RECIPES)
-def test_help_from_anywhere(recipe):
-    texts = [help_text(f"egs/{recipe}/run.sh", ROOT),
-             help_text(str(ROOT / "egs" / recipe / "run.sh"), Path("/")),
-             help_text("./run.sh", ROOT / "egs" / recipe)]
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_from_anywhere(script):
+    recipe, name = script.split("/")
+    texts = [help_text(f"egs/{script}", ROOT),
+             help_text(str(ROOT / "egs" / script), Path("/")),
+             help_text(f"./{name}", ROOT / "egs" / recipe)]
     for text in texts:
         assert "stage=0" in text and "No such file" not in text
     assert texts[0] == texts[1] == texts[2]
 
 
-def test_unknown_option_is_an_error():
-    res = subprocess.run(["bash", "egs/mini_tts/run.sh", "--no-such-option", "1"], cwd=ROOT,
+@pytest.mark.parametrize("script", ["run.sh", "run_study.sh"])
+def test_unknown_option_is_an_error(script):
+    res = subprocess.run(["bash", f"egs/mini_tts/{script}", "--no-such-option", "1"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode != 0 and "no-such-option" in res.stderr
+
+
+def test_study_checks_its_batch_sizes():
+    for args in (["--batch-sizes", "20 60"], ["--fig1-batch", "640"], ["--updates", "801"]):
+        res = subprocess.run(["bash", "egs/mini_tts/run_study.sh", *args], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60)
+        assert res.returncode != 0 and "run_study.sh: --" in res.stderr, args
