@@ -112,7 +112,9 @@ def render(args) -> str:
              "", f"- Command: `{args.command}` (egs/mini_tts/run_study.sh); chance accuracy with {NEGATIVES} "
              f"distractors {100 / (NEGATIVES + 1):.1f} %.",
              f"- Pre-training: {args.preset}, {args.updates} updates per batch size, cyclic LR, peak LR by the "
-             "square-root rule from 1e-3 at 40 s (conf/pretrain.yaml); dev = the recipe's held-out speakers.", "",
+             "square-root rule of conf/pretrain.yaml; dev = the recipe's held-out speakers. Distractors with the "
+             "positive's codewords are left out (as in fairseq), so a collapsed codebook (low code perplexity) "
+             "inflates the accuracy.", "",
              "| batch (s / update) | peak LR | hours seen | train contrastive loss | dev accuracy % (last / best) "
              "| code perplexity | codeword similarity | minutes |", "|---|---|---|---|---|---|---|---|"]
     runs = {}
