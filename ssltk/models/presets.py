@@ -61,7 +61,7 @@ PRESETS: dict[str, tuple[str | None, dict]] = {
     # sewd-mini on filter banks (FBFE-c16, the SEW-D paper's Table 6 row 9 at the laptop scale): from raw
     # waveforms the 16-channel WFE-C gives quantizer codes that change at 90 % of frames and the wav2vec 2.0
     # objective stays near chance in minutes; on log-mels the codes settle and it learns (egs/mini_tts/RESULTS.md)
-    "sewd-mini-fbank": ("sewd-mini", {"frontend": {"type": "fbank", "c": 16, "fbank_dim": 128}}),
+    "sewd-mini-fbank": ("sewd-mini", {"frontend": {"type": "fbank", "fbank_dim": 128}}),
     # sewd-mini-fbank with SEW's multi-head attention instead of disentangled attention (the SEW / SEW-D pair of
     # the SEW-D paper's Fig. 1 at the laptop scale)
     "sew-mini": ("sewd-mini-fbank", {"context": {"attention": "mha", "layer_norm_eps": 1e-5}}),
