@@ -15,12 +15,12 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
 from ssltk.data.atomic import atomic_write_text
 from ssltk.decode.score import read_scored
+from ssltk.models.checkpoint import load_checkpoint
 from ssltk.train.checkpoint import list_checkpoints
 from ssltk.train.config import load_pretrain_config
+from ssltk.train.loop import effective_batch_s
 from ssltk.train.metrics import read_metrics
 
 NEGATIVES = 20  # conf/pretrain.yaml's model.objective.num_negatives: chance accuracy 1 / 21
@@ -40,7 +40,7 @@ def finetune_points(exp: Path, batch_sizes: list[int], updates: int) -> list[tup
 
 def hours_seen(checkpoint: Path) -> float:
     """Hours of audio a pre-training checkpoint has seen (its own counter)."""
-    return torch.load(checkpoint, map_location="cpu", weights_only=False)["audio_hours"]
+    return load_checkpoint(checkpoint)["audio_hours"]
 
 
 def row_at(rows: list[dict], split: str, update: int) -> dict:
@@ -74,7 +74,7 @@ def pretrain_summary(d: Path) -> dict:
     peak = None
     if cfg.exists():  # the run's resolved config: optim.lr scaled to its effective batch
         c = load_pretrain_config(cfg)
-        peak = c.optim.peak_lr(c.data.max_duration * c.train.accum_grad)
+        peak = c.optim.peak_lr(effective_batch_s(c, world_size=1))
     return {"rows": rows, "update": last.get("update"), "hours": last.get("hours_seen"),
             "peak_lr": peak, "loss": last.get("contrastive"),
             "dev_acc": dev.get("accuracy"), "dev_loss": dev.get("loss"),
