@@ -10,7 +10,7 @@
 #    SEW and SEW-D mini presets pre-trained with the same audio and fine-tuned alike.
 # Every pre-training / fine-tuning / decoding step is run.sh's or ssltk.bin's; finished steps are skipped.
 #
-#   ./run_study.sh                       # everything (data from run.sh stages 0-4 when missing)
+#   ./run_study.sh                       # everything (data from run.sh stages 0-2 and 4 when missing)
 #   ./run_study.sh --stage 3 --stop-stage 5
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -65,8 +65,9 @@ pretrain() {
 }
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
-  log "Stage 0: corpus, manifests, lang dirs (run.sh stages 0-4)"
-  run_recipe --stop-stage 4 --exp-dir "$exp_dir"
+  log "Stage 0: corpus, manifests, lang dirs (run.sh stages 0-2 and 4; not its stage 3 pre-training)"
+  run_recipe --stop-stage 2 --exp-dir "$exp_dir"
+  run_recipe --stage 4 --stop-stage 4 --exp-dir "$exp_dir"
 fi
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
