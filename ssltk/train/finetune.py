@@ -13,6 +13,7 @@ best.pt. Defaults follow fairseq's base_100h / base_10h.
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,12 @@ from ssltk.objectives.ctc import ctc_loss, greedy_decode, partial_ctc_loss
 from ssltk.train.config import OptimConfig, ScheduleConfig, TrainConfig
 from ssltk.train.loop import TrainingError, run_training, training_run, write_resolved_config
 from ssltk.train.metrics import Averager, error_counts
+
+log = logging.getLogger("ssltk.train")
+
+BLANK_PHASE_EMPTY = 90.0
+"""% of dev cuts decoded to nothing at the end of fine-tuning above which the run is reported as stuck in
+CTC's blank-only phase (all blanks: WER 100 % by deletions)."""
 
 
 # fairseq base_100h: what fine-tuning changes in the pre-trained model (masks and dropout as regularisers)
@@ -146,6 +153,7 @@ def finetune_model_config(base: ModelConfig, cfg: FinetuneConfig) -> ModelConfig
 class CTCTask:
     def __init__(self, cfg: FinetuneConfig, tokenizer, aux_tokenizer=None):
         self.cfg, self.tokenizer, self.aux_tokenizer = cfg, tokenizer, aux_tokenizer
+        self.last_valid: dict = {}
 
     def before_update(self, model: CTCModel, update: int) -> None:
         model.freeze_encoder = update < self.cfg.finetune.freeze_updates
@@ -187,9 +195,11 @@ class CTCTask:
                 # the decoded target: the normalised transcript (letters, BPE) or its units (a lexicon's phones)
                 refs[cut_id], hyps[cut_id] = self.tokenizer.decode(target), self.tokenizer.decode(ids)
         stats = error_counts(refs, hyps)
-        out = {**avg.mean(), "wer": stats["wer"], "words": stats["words"]}
+        out = {**avg.mean(), "wer": stats["wer"], "words": stats["words"],
+               "empty_hyps": 100.0 * sum(not h.strip() for h in hyps.values()) / max(len(hyps), 1)}
         if aux_refs:
             out["aux_error_rate"] = error_counts(aux_refs, aux_hyps)["wer"]
+        self.last_valid = out
         return out
 
     def is_better(self, new: dict, best: dict | None) -> bool:
@@ -245,7 +255,21 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         if aux_tokenizer is not None:
             extra.update(aux_tokens=list(aux_tokenizer.symbols), aux_tokenizer=aux_tokenizer.kind,
                          aux_lang_dir=str(cfg.finetune.aux_lang_dir))
-        return run_training(task=CTCTask(cfg, tokenizer, aux_tokenizer), model=model, model_cfg=model_cfg, cfg=cfg,
-                            cfg_dict=to_dict(cfg), exp_dir=exp_dir, world=world, train_loader=train_loader,
-                            valid_loader=valid_loader, extra_state=extra, lr_scales=lr_scales,
+        task = CTCTask(cfg, tokenizer, aux_tokenizer)
+        last = run_training(task=task, model=model, model_cfg=model_cfg, cfg=cfg, cfg_dict=to_dict(cfg),
+                            exp_dir=exp_dir, world=world, train_loader=train_loader, valid_loader=valid_loader,
+                            extra_state=extra, lr_scales=lr_scales,
                             find_unused_parameters=cfg.finetune.freeze_updates > 0 or model_cfg.context.layerdrop > 0)
+        warn_blank_phase(task.last_valid, cfg)
+        return last
+
+
+def warn_blank_phase(valid: dict, cfg: FinetuneConfig) -> None:
+    """Say so when fine-tuning ended with (almost) every dev hypothesis empty: the model never left CTC's
+    blank-only phase, and decoding it gives ~100 % WER by deletions."""
+    if valid.get("empty_hyps", 0.0) < BLANK_PHASE_EMPTY:
+        return
+    log.warning("fine-tuning ended in CTC's blank-only phase: %.0f %% of dev hypotheses are empty (dev WER %.1f %%) "
+                "after %d updates at peak LR %g. The LR is off for this start: try optim.lr at half and at "
+                "twice the value, or more train.max_updates (egs/mini_tts/RESULTS.md shows such stalls)",
+                valid["empty_hyps"], valid.get("wer", float("nan")), cfg.train.max_updates, cfg.optim.lr)

@@ -10,7 +10,8 @@ from ssltk.models.hf import export_hf_dir
 from ssltk.testing import pretrain_overrides, write_cuts
 from ssltk.train.checkpoint import latest_checkpoint, list_checkpoints, load_latest
 from ssltk.train.config import load_pretrain_config
-from ssltk.train.finetune import finetune, load_finetune_config
+from ssltk.train.finetune import finetune, load_finetune_config, warn_blank_phase
+from ssltk.train.metrics import read_metrics
 from ssltk.train.pretrain import pretrain
 
 WORDS = "HELLO WORLD THIS IS A TEST OF THE TINY CORPUS".split()
@@ -116,3 +117,21 @@ def test_model_changes_are_model_keys_merged_into_the_defaults():
     assert s3l.s3l.ctc_upsample == 2
     with pytest.raises(ConfigError, match="must equal context.dim"):
         finetune_model_config(get_preset("s3l-test"), load_finetune_config(None, ["model.s3l.conv2=[[8,3,2]]"]))
+
+
+def test_validation_reports_empty_hypotheses(labelled, tmp_path):
+    finetune(load_finetune_config(None, overrides(labelled)), tmp_path, init=labelled["init"])
+    valid = [r for r in read_metrics(tmp_path) if r["split"] == "valid"]
+    assert valid and all(0.0 <= r["empty_hyps"] <= 100.0 for r in valid)
+
+
+def test_a_run_that_ends_in_the_blank_only_phase_says_so(caplog):
+    cfg = load_finetune_config(None, [])
+    with caplog.at_level("WARNING", logger="ssltk.train"):
+        warn_blank_phase({"empty_hyps": 100.0, "wer": 100.0}, cfg)
+    assert "blank-only phase" in caplog.text and "optim.lr" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ssltk.train"):
+        warn_blank_phase({"empty_hyps": 20.0, "wer": 60.0}, cfg)
+        warn_blank_phase({}, cfg)  # resumed after the last update: nothing validated
+    assert "blank-only" not in caplog.text
