@@ -21,7 +21,7 @@ size=default                 # corpus size (train + held-out audio): ci (2 min) 
 data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
 preset=s3l-mini-40ms         # model preset (python -m ssltk.bin.presets)
 pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
-finetune_config=             # default: conf/finetune.yaml (conf/finetune_s3l.yaml for s3l-* presets)
+finetune_config=             # default: conf/finetune_s3l.yaml for filter-bank presets (s3l-*, *-fbank), else conf/finetune.yaml
 finetune_labels=1h           # label budget: a duration (10m, 30m, 1h, ...) or all
 from_scratch=true            # also fine-tune a randomly initialised model (baseline)
 init_ckpt=                   # stage 5's pre-trained start (default: the newest checkpoint of exp_dir/pretrain)
@@ -63,9 +63,12 @@ case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default|medium) pt=
 pt_updates=${pt_updates:-$pt}
 ft_updates=${ft_updates:-$ft}
 case $preset in
-  s3l-*) pretrain_config=${pretrain_config:-conf/pretrain_s3l.yaml}
-         finetune_config=${finetune_config:-conf/finetune_s3l.yaml} ;;
-  *) pretrain_config=${pretrain_config:-conf/pretrain.yaml}; finetune_config=${finetune_config:-conf/finetune.yaml} ;;
+  s3l-*) pretrain_config=${pretrain_config:-conf/pretrain_s3l.yaml} ;;
+  *) pretrain_config=${pretrain_config:-conf/pretrain.yaml} ;;
+esac
+case $preset in  # a filter-bank front end trains with the rest from the first update (RESULTS.md, issue 15 notes)
+  s3l-*|*-fbank) finetune_config=${finetune_config:-conf/finetune_s3l.yaml} ;;
+  *) finetune_config=${finetune_config:-conf/finetune.yaml} ;;
 esac
 
 if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then

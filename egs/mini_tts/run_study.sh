@@ -29,6 +29,7 @@ updates=800                  # pre-training updates of every run (equal updates)
 cycles=4                     # triangular LR cycles (the paper: 8 over 400k updates); a checkpoint at each end
 finetune_labels=1h           # label budget of every fine-tuning
 ft_updates=1000              # fine-tuning updates (run.sh --ft-updates)
+finetune_config=conf/finetune_s3l.yaml  # fine-tuning config of every system (the whole model trains from update 0)
 results=RESULTS.md           # rebuilt with the study's tables (results/study.md next to it) and PNGs
 seed=0
 # end options
@@ -48,7 +49,7 @@ case " $batch_sizes " in *" $fig1_batch "*) ;;
   *) echo "$0: --fig1-batch must be one of --batch-sizes" >&2; exit 1 ;; esac
 # run.sh for one system: the study's settings, once
 run_recipe() { ./run.sh --size "$size" --data-dir "$data_dir" --finetune-labels "$finetune_labels" \
-  --ft-updates "$ft_updates" --seed "$seed" "$@"; }
+  --ft-updates "$ft_updates" --seed "$seed" ${finetune_config:+--finetune-config "$finetune_config"} "$@"; }
 
 # pretrain DIR PRESET BATCH_S: equal-update pre-training under the cyclic schedule, the conf's sqrt LR rule
 pretrain() {

@@ -22,6 +22,7 @@ from ssltk.train.checkpoint import list_checkpoints
 from ssltk.train.config import load_pretrain_config
 from ssltk.train.loop import effective_batch_s
 from ssltk.train.metrics import read_metrics
+from write_results import stage_minutes  # local/, beside this script
 
 NEGATIVES = 20  # conf/pretrain.yaml's model.objective.num_negatives: chance accuracy 1 / 21
 
@@ -69,8 +70,6 @@ def pretrain_summary(d: Path) -> dict:
     valid = [r for r in rows if r["split"] == "valid"]
     last, dev = (train or [{}])[-1], (valid or [{}])[-1]
     cfg = d / "config.yaml"
-    minutes = round(((d / ".done").stat().st_mtime - cfg.stat().st_mtime) / 60, 1) \
-        if cfg.exists() and (d / ".done").exists() else None
     peak = None
     if cfg.exists():  # the run's resolved config: optim.lr scaled to its effective batch
         c = load_pretrain_config(cfg)
@@ -78,8 +77,30 @@ def pretrain_summary(d: Path) -> dict:
     return {"rows": rows, "update": last.get("update"), "hours": last.get("hours_seen"),
             "peak_lr": peak, "loss": last.get("contrastive"),
             "dev_acc": dev.get("accuracy"), "dev_loss": dev.get("loss"),
-            "ppl": last.get("code_ppl_0"), "sim": last.get("codeword_sim_mean_0"), "minutes": minutes,
+            "ppl": last.get("code_ppl_0"), "sim": last.get("codeword_sim_mean_0"), "minutes": train_minutes(train),
             "best_dev_acc": max((r.get("accuracy", 0) for r in valid), default=None)}
+
+
+def train_minutes(train_rows: list[dict]) -> float | None:
+    """Minutes the run spent updating: each logged interval's audio over its throughput, so pauses and
+    resumes between intervals do not count (validation inside an interval does)."""
+    seen, minutes = 0.0, 0.0
+    for r in train_rows:
+        if r.get("throughput"):
+            minutes += (r["hours_seen"] - seen) * 3600 / r["throughput"] / 60
+        seen = r["hours_seen"]
+    return round(minutes, 1) if train_rows else None
+
+
+def study_time(exp: Path, pretrainings: list[dict]) -> str:
+    """The study's time on this machine: every pre-training's update time plus every fine-tuning's run.sh
+    stages 5 (fine-tuning) and 6 (decoding)."""
+    pt = sum(s["minutes"] or 0 for s in pretrainings)
+    ft = sum(m for f in exp.glob("*/u*/stage_times.txt") for k, m in stage_minutes(f).items() if k in ("5", "6"))
+    n = len(list(exp.glob("*/u*/stage_times.txt")))
+    return (f"Time on 2 cores: pre-training {pt:.0f} min ({len(pretrainings)} runs, update time from their logged "
+            f"throughput), fine-tuning and decoding {ft:.0f} min ({n} run.sh stage 5-6 runs), {pt + ft:.0f} min in "
+            "all (data, plots and the inference benchmark add about a minute).")
 
 
 def plot(points: list[tuple[float, float, str]], xlabel: str, path: Path, title: str, baseline: float | None,
@@ -168,6 +189,8 @@ def render(args) -> str:
         plot(fig1, "inference time per 5 s utterance (s, 2 threads)", res / "study_fig1_wer_time.png",
              "WER against inference time", scratch["wfst"] if scratch else None)
         lines += ["", "![WER against inference time](results/study_fig1_wer_time.png)"]
+    lines += ["", study_time(exp, [runs[b] for b in args.batch_sizes] +
+                             [pretrain_summary(exp / p / "pretrain") for p in args.fig1_presets])]
     for name in ("study_fig2_updates.png", "study_fig2_hours.png"):
         if (res / name).exists():
             lines += ["", f"![Fig. 2 panels]({'results/' + name})"]
