@@ -21,7 +21,8 @@ size=default                 # corpus size (train + held-out audio): ci (2 min) 
 data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
 preset=s3l-mini-40ms         # model preset (python -m ssltk.bin.presets)
 pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
-finetune_config=             # default: conf/finetune_s3l.yaml for filter-bank presets (s3l-*, *-fbank), else conf/finetune.yaml
+finetune_config=             # default: conf/finetune_s3l.yaml for s3l-*, conf/finetune_fbank.yaml for the wav2vec 2.0
+                             # family on filter banks (*-fbank, sew-mini), else conf/finetune.yaml
 finetune_labels=1h           # label budget: a duration (10m, 30m, 1h, ...) or all
 from_scratch=true            # also fine-tune a randomly initialised model (baseline)
 init_ckpt=                   # stage 5's pre-trained start (default: the newest checkpoint of exp_dir/pretrain)
@@ -67,7 +68,8 @@ case $preset in
   *) pretrain_config=${pretrain_config:-conf/pretrain.yaml} ;;
 esac
 case $preset in  # a filter-bank front end trains with the rest from the first update (RESULTS.md, issue 15 notes)
-  s3l-*|*-fbank) finetune_config=${finetune_config:-conf/finetune_s3l.yaml} ;;
+  s3l-*) finetune_config=${finetune_config:-conf/finetune_s3l.yaml} ;;
+  *-fbank|sew-mini) finetune_config=${finetune_config:-conf/finetune_fbank.yaml} ;;
   *) finetune_config=${finetune_config:-conf/finetune.yaml} ;;
 esac
 

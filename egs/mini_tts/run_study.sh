@@ -29,7 +29,7 @@ updates=800                  # pre-training updates of every run (equal updates)
 cycles=4                     # triangular LR cycles (the paper: 8 over 400k updates); a checkpoint at each end
 finetune_labels=1h           # label budget of every fine-tuning
 ft_updates=1000              # fine-tuning updates (run.sh --ft-updates)
-finetune_config=conf/finetune_s3l.yaml  # fine-tuning config of every system (the whole model trains from update 0)
+finetune_config=conf/finetune_fbank.yaml  # fine-tuning config of every system (the whole model trains from update 0)
 results=RESULTS.md           # rebuilt with the study's tables (results/study.md next to it) and PNGs
 seed=0
 # end options
