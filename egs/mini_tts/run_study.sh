@@ -28,7 +28,8 @@ fig1_batch=160               # the batch (s) of the Fig. 1 runs; its batch-size 
 updates=800                  # pre-training updates of every run (equal updates)
 cycles=4                     # triangular LR cycles (the paper: 8 over 400k updates); a checkpoint at each end
 finetune_labels=1h           # label budget of every fine-tuning
-ft_updates=1000              # fine-tuning updates (run.sh --ft-updates)
+ft_updates=1800              # fine-tuning updates (run.sh --ft-updates; the main job's: at 1000 the tri-stage warm-up
+                             # reaches the peak LR in 100 updates and weak starts stay in CTC's blank-only phase)
 finetune_config=conf/finetune_fbank.yaml  # fine-tuning config of every system (the whole model trains from update 0)
 results=RESULTS.md           # rebuilt with the study's tables (results/study.md next to it) and PNGs
 seed=0
