@@ -271,5 +271,5 @@ def warn_blank_phase(valid: dict, cfg: FinetuneConfig) -> None:
         return
     log.warning("fine-tuning ended in CTC's blank-only phase: %.0f %% of dev hypotheses are empty (dev WER %.1f %%) "
                 "after %d updates at peak LR %g. The LR is off for this start: try optim.lr at half and at "
-                "twice the value, or more train.max_updates (egs/mini_tts/RESULTS.md shows such stalls)",
+                "twice the value, or more train.max_updates",
                 valid["empty_hyps"], valid.get("wer", float("nan")), cfg.train.max_updates, cfg.optim.lr)

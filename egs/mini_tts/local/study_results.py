@@ -96,10 +96,11 @@ def study_time(exp: Path, pretrainings: list[dict]) -> str:
     """The study's time on this machine: every pre-training's update time plus every fine-tuning's run.sh
     stages 5 (fine-tuning) and 6 (decoding)."""
     pt = sum(s["minutes"] or 0 for s in pretrainings)
-    ft = sum(m for f in exp.glob("*/u*/stage_times.txt") for k, m in stage_minutes(f).items() if k in ("5", "6"))
-    n = len(list(exp.glob("*/u*/stage_times.txt")))
+    runs = list(exp.glob("*/u*/stage_times.txt"))
+    ft = sum(m for f in runs for k, m in stage_minutes(f).items() if k in ("5", "6"))
     return (f"Time on 2 cores: pre-training {pt:.0f} min ({len(pretrainings)} runs, update time from their logged "
-            f"throughput), fine-tuning and decoding {ft:.0f} min ({n} run.sh stage 5-6 runs), {pt + ft:.0f} min in "
+            f"throughput), fine-tuning and decoding {ft:.0f} min ({len(runs)} run.sh stage 5-6 runs), "
+            f"{pt + ft:.0f} min in "
             "all (data, plots and the inference benchmark add about a minute).")
 
 
