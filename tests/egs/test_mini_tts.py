@@ -142,3 +142,17 @@ def test_study_runs_every_stage_on_the_ci_corpus(finished):
                 "study_fig1_wer_time.png"):
         assert (out / png).stat().st_size > 0, png
     assert "## Study" in (tmp / "study_results" / "RESULTS.md").read_text()
+
+
+def test_seed_table_pairs_pretrained_with_scratch(finished):
+    """local/seed_table.py reads stage 6's scores of both systems and reports their difference."""
+    tmp, _ = finished
+    res = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
+                          "--command", "./run.sh --size ci"], capture_output=True, text=True, cwd=RECIPE)
+    assert res.returncode == 0, res.stderr
+    rows = [line for line in res.stdout.splitlines() if line.startswith("| exp (0) |")]
+    assert len(rows) == 1 and rows[0].count(" / ") == 4, res.stdout
+    assert "| mean of 1 |" in res.stdout and "`./run.sh --size ci`" in res.stdout
+    missing = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "nowhere")],
+                             capture_output=True, text=True, cwd=RECIPE)
+    assert missing.returncode != 0 and "run run.sh stages 5-6 there first" in missing.stderr
