@@ -37,6 +37,11 @@ def seed_of(d: Path) -> str:
     return "?"
 
 
+def mean_or_none(xs: list) -> float | None:
+    """Mean of the scored values; None when a split is unscored in any pair (means of unequal sets mislead)."""
+    return None if any(x is None for x in xs) else statistics.mean(xs)
+
+
 def fmt(w: dict) -> str:
     return " / ".join("-" if w[k] is None else f"{w[k]:.1f}" for k in w)
 
@@ -52,11 +57,13 @@ def render(dirs: list[Path], command: str | None) -> str:
             diffs.append(diff)
             means["pt"].append(pt)
             means["scratch"].append(sc)
-        lines.append(f"| {d.name} ({seed_of(d)}) | {fmt(pt)} | {fmt(sc)} | {'-' if diff is None else f'{diff:+.1f}'} |")
+        shown = "-" if diff is None else f"{diff:+.1f}"
+        lines.append(f"| {d.name} ({seed_of(d)}) | {fmt(pt)} | {fmt(sc)} | {shown} |")
     if diffs:
-        avg = {k: {s: statistics.mean(w[s] for w in v) for s in v[0]} for k, v in means.items()}
+        avg = {k: {s: mean_or_none([w[s] for w in v]) for s in v[0]} for k, v in means.items()}
+        won = sum(x > 0 for x in diffs)
         lines.append(f"| mean of {len(diffs)} | {fmt(avg['pt'])} | {fmt(avg['scratch'])} | "
-                     f"{statistics.mean(diffs):+.1f} (pre-training lower in {sum(x > 0 for x in diffs)} of {len(diffs)}) |")
+                     f"{statistics.mean(diffs):+.1f} (pre-training lower in {won} of {len(diffs)}) |")
     head = ("Test WER % (WFST over phones / greedy letters / test-other WFST); difference = from scratch minus "
             "pre-trained.")
     if command:

@@ -145,8 +145,8 @@ def render(args) -> str:
         lines.append(f"| {b} | {num(s['peak_lr'], '.2g')} | {num(s['hours'], '.2f')} | {num(s['loss'], '.3f')} | "
                      f"{pct(s['dev_acc'])} / {pct(s['best_dev_acc'])} | {num(s['ppl'])} | {num(s['sim'], '.3f')} | "
                      f"{num(s['minutes'])} |")
-    lines += ["", "Fine-tuned alike (run.sh stages 5-6, the same labels and updates): test WER against hours of "
-              "audio seen in pre-training; rows with equal hours are the RQ3 pairs.", "",
+    lines += ["", f"Fine-tuned alike (run.sh stages 5-6, {args.labels} of labels, the same updates): test WER "
+              "against hours of audio seen in pre-training; rows with equal hours are the RQ3 pairs.", "",
               "| batch (s / update) | update | hours seen | dev accuracy % | test greedy | test WFST |",
               "|---|---|---|---|---|---|"]
     fig5, scratch = [], None
@@ -209,6 +209,7 @@ def main(argv=None) -> None:
     p.add_argument("--fig1-batch", type=int, default=160)
     p.add_argument("--results-dir", default="results")
     p.add_argument("--command", default="./run_study.sh")
+    p.add_argument("--labels", default="1h", help="the fine-tunings' label budget (run_study.sh --finetune-labels)")
     args = p.parse_args(argv)
     exp = Path(args.exp_dir)
     if args.list_finetunes:
