@@ -10,12 +10,12 @@ pre-training won (the issue's "lower in every pairing").
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 from ssltk.decode.score import read_scored
+from ssltk.train.finetune import load_finetune_config
 
 SPLITS = (("test", "wfst"), ("test", "greedy"), ("test_other", "wfst"))
 
@@ -30,11 +30,9 @@ def system_wers(d: Path) -> dict[str, float | None]:
 
 
 def seed_of(d: Path) -> str:
+    """train.seed of the dir's fine-tuning (its resolved config.yaml)."""
     cfg = d / "finetune" / "config.yaml"
-    for line in cfg.read_text().splitlines() if cfg.exists() else []:
-        if line.strip().startswith("seed:"):
-            return line.split(":", 1)[1].strip()
-    return "?"
+    return str(load_finetune_config(cfg).train.seed) if cfg.exists() else "?"
 
 
 def mean_or_none(xs: list) -> float | None:
@@ -75,16 +73,11 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("exp_dirs", nargs="+", type=Path, help="run.sh exp dirs with finetune and finetune_scratch")
     p.add_argument("--command", help="the command that produced the dirs (printed with the table)")
-    p.add_argument("--json", action="store_true", help="print the WERs as JSON instead of markdown")
     args = p.parse_args(argv)
     missing = [d for d in args.exp_dirs if not (d / "finetune").is_dir()]
     if missing:
         sys.exit(f"seed_table: no finetune/ in {', '.join(map(str, missing))}: run run.sh stages 5-6 there first")
-    if args.json:
-        print(json.dumps({str(d): {s: system_wers(d / s) for s in ("finetune", "finetune_scratch")}
-                          for d in args.exp_dirs}, indent=1))
-    else:
-        print(render(args.exp_dirs, args.command), end="")
+    print(render(args.exp_dirs, args.command), end="")
 
 
 if __name__ == "__main__":
