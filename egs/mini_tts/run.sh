@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # mini_tts: ssltk end to end on a laptop CPU, fully offline.
-# Synthesises a multi-speaker speech corpus with espeak-ng, pre-trains a small S3LSpeech
-# model (teacher-student on filter banks), fine-tunes it with CTC on a label budget (a letter
-# layer and, beside it, a phone layer over espeak-ng's own G2P lexicon), decodes (greedy letters;
-# WFST over the phones with a lexicon and an n-gram LM) and scores; the same fine-tuning from
-# scratch shows what pre-training buys (RESULTS.md).
+# Synthesises a multi-speaker speech corpus with espeak-ng, pre-trains a small SEW-D model on filter
+# banks with the wav2vec 2.0 objective (conf/pretrain.yaml: 160 s of audio per update), fine-tunes it
+# with CTC on a label budget (a letter layer and, beside it, a phone layer over espeak-ng's own G2P
+# lexicon), decodes (greedy letters; WFST over the phones with a lexicon and an n-gram LM) and scores;
+# the same fine-tuning from scratch shows what pre-training buys (RESULTS.md).
 #
 #   ./run.sh                          # everything (about 18 minutes on 2 cores)
-#   ./run.sh --preset sewd-mini-fbank --exp-dir exp_sewd   # SEW-D with the wav2vec 2.0 objective (conf/pretrain.yaml)
+#   ./run.sh --pt-updates 1500 --finetune-labels 10m --exp-dir exp_sewd_10m   # longer pre-training, 10 min of labels
+#   ./run.sh --preset s3l-mini-40ms --pt-updates 1500 --exp-dir exp_s3l       # S3LSpeech teacher-student (conf/pretrain_s3l.yaml)
 #   ./run_study.sh --help             # the batch-size and SEW-D papers' findings in miniature
 #   ./run.sh --size ci --stage 1      # the 2-minute CI corpus
 #   ./run.sh --stage 5 --stop-stage 7 # re-run fine-tuning .. scoring (finished stages are skipped)
@@ -19,7 +20,7 @@ stage=0                      # first stage to run
 stop_stage=7                 # last stage to run
 size=default                 # corpus size (train + held-out audio): ci (2 min) | small (44 min) | default (74 min) | medium (3.2 h) | large (11.5 h)
 data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
-preset=s3l-mini-40ms         # model preset (python -m ssltk.bin.presets)
+preset=sewd-mini-fbank       # model preset (python -m ssltk.bin.presets)
 pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
 finetune_config=             # default: conf/finetune_s3l.yaml for s3l-*, conf/finetune_fbank.yaml for the wav2vec 2.0
                              # family on filter banks (*-fbank, sew-mini), else conf/finetune.yaml
@@ -27,13 +28,13 @@ finetune_labels=1h           # label budget: a duration (10m, 30m, 1h, ...) or a
 from_scratch=true            # also fine-tune a randomly initialised model (baseline)
 init_ckpt=                   # stage 5's pre-trained start (default: the newest checkpoint of exp_dir/pretrain)
 wfst_tokens=phones           # tokens the WFST decodes: letters | phones (a second CTC layer over espeak-ng's
-                             # phones of each word, local/g2p.py, trained beside the letters; greedy reads
-                             # the letter layer either way)
+                             # phones of each word, local/g2p.py, trained beside the letters; best.pt then
+                             # follows its dev phone error rate; greedy reads the letter layer either way)
 lm_order=2                   # n-gram order of the LM trained on the corpus text
 lm_weights="1 2"             # LM weights tried on dev (WFST decoding)
 word_scores="0"              # word scores tried on dev
 beam=8                       # WFST beam (search cost grows fast with the beam on a weak model)
-avg=1                        # decode best.pt (best dev WER) or, N > 1, the average of the last N fine-tuning
+avg=1                        # decode best.pt (best dev score) or, N > 1, the average of the last N fine-tuning
                              # checkpoints (icefall's --avg; written every 250 updates)
 amp=                         # train.amp of pre-training and fine-tuning (default: the confs'): auto | bf16 | none
 decode_dtype=fp32            # decoding precision: fp32 | bf16 | auto (bf16 where the CPU has it); bf16
@@ -59,7 +60,7 @@ manifests=$data_dir/manifests
 lang=$data_dir/lang_char
 wfst_lang=$lang; [ "$wfst_tokens" = phones ] && wfst_lang=$data_dir/lang_phone
 case $wfst_tokens in letters|phones) ;; *) echo "$0: --wfst-tokens must be letters or phones" >&2; exit 1 ;; esac
-case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default|medium) pt=1500; ft=1800 ;;
+case $size in ci) pt=20; ft=20 ;; small) pt=1500; ft=1500 ;; default|medium) pt=500; ft=1800 ;;
   large) pt=20000; ft=10000 ;; *) echo "$0: unknown --size $size" >&2; exit 1 ;; esac
 pt_updates=${pt_updates:-$pt}
 ft_updates=${ft_updates:-$ft}
@@ -173,7 +174,8 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
       $train_cmd $launch -m ssltk.bin.finetune --config "$finetune_config" --exp-dir "$exp_dir/$sys" \
         --init "$init" finetune.lang_dir=$lang data.train_cuts=$manifests/cuts_train_${finetune_labels}.jsonl.gz \
         data.valid_cuts=$manifests/cuts_dev-clean.jsonl.gz train.max_updates=$ft_updates train.seed=$seed \
-        ${amp:+train.amp=$amp} "${extra[@]}" $([ "$wfst_tokens" = phones ] && echo finetune.aux_lang_dir=$wfst_lang)
+        ${amp:+train.amp=$amp} "${extra[@]}" \
+        $([ "$wfst_tokens" = phones ] && echo finetune.aux_lang_dir=$wfst_lang finetune.best_metric=aux_error_rate)
       touch "$exp_dir/$sys/.done"
     fi
     if [ "$avg" -gt 1 ] && ! [ "$exp_dir/$sys/$model" -nt "$exp_dir/$sys/.done" ]; then

@@ -43,6 +43,9 @@ BLANK_PHASE_EMPTY = 90.0
 CTC's blank-only phase (all blanks: WER 100 % by deletions)."""
 
 
+BEST_METRICS = ("wer", "aux_error_rate")
+"""Dev metrics best.pt can follow (FinetuneSettings.best_metric)."""
+
 # fairseq base_100h: what fine-tuning changes in the pre-trained model (masks and dropout as regularisers)
 FINETUNE_MODEL_CHANGES = {
     "masking": {"prob": 0.65, "length": 10, "channel_prob": 0.5, "channel_length": 64},
@@ -77,6 +80,9 @@ class FinetuneSettings:
     at one LR throughout."""
     final_dropout: float = 0.0
     """Dropout before the CTC output layer (fairseq final_dropout)."""
+    best_metric: str = "wer"
+    """What best.pt minimises on dev: `wer` (lang_dir's greedy WER) or `aux_error_rate` (aux_lang_dir's greedy
+    unit error rate: pick it when a decoder reads that layer, e.g. a phone WFST beside letters)."""
 
 
 @dataclass
@@ -203,7 +209,8 @@ class CTCTask:
         return out
 
     def is_better(self, new: dict, best: dict | None) -> bool:
-        return "wer" in new and (best is None or new["wer"] < best["wer"])
+        key = self.cfg.finetune.best_metric
+        return key in new and (best is None or key not in best or new[key] < best[key])
 
     def monitor(self, model) -> dict:
         return {}
@@ -218,6 +225,10 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         raise ConfigError("no pre-trained model: pass --init CKPT (or set init in the config)")
     if not cfg.finetune.lang_dir:
         raise ConfigError("finetune.lang_dir is not set: create one with python -m ssltk.bin.prepare_lang")
+    if cfg.finetune.best_metric not in BEST_METRICS:
+        raise ConfigError(f"finetune.best_metric={cfg.finetune.best_metric!r}: one of {', '.join(BEST_METRICS)}")
+    if cfg.finetune.best_metric == "aux_error_rate" and not cfg.finetune.aux_lang_dir:
+        raise ConfigError("finetune.best_metric=aux_error_rate needs finetune.aux_lang_dir (the layer it scores)")
     if not cfg.finetune.encoder_lr_scale > 0:
         raise ConfigError(f"finetune.encoder_lr_scale={cfg.finetune.encoder_lr_scale}: must be > 0 (1.0: one LR "
                           "for the whole model; to keep the encoder fixed use finetune.freeze_updates)")

@@ -135,3 +135,22 @@ def test_a_run_that_ends_in_the_blank_only_phase_says_so(caplog):
         warn_blank_phase({"empty_hyps": 20.0, "wer": 60.0}, cfg)
         warn_blank_phase({}, cfg)  # resumed after the last update: nothing validated
     assert "blank-only" not in caplog.text
+
+
+def test_best_checkpoint_can_follow_the_auxiliary_layer(labelled, tmp_path):
+    """A phone WFST reads the auxiliary layer: best.pt then follows its dev unit error rate, not the letters'."""
+    aux = tmp_path / "aux"
+    aux.mkdir()
+    write_tokens(LetterTokenizer(), aux / "tokens.txt")
+    cfg = load_finetune_config(None, overrides(labelled, **{"finetune.aux_lang_dir": aux,
+                                                            "finetune.best_metric": "aux_error_rate"}))
+    finetune(cfg, tmp_path / "exp", init=labelled["init"])
+    valid = [r for r in read_metrics(tmp_path / "exp") if r.get("split") == "valid"]
+    best = load_checkpoint(tmp_path / "exp" / "best.pt")["best_valid"]
+    assert best["aux_error_rate"] == pytest.approx(min(r["aux_error_rate"] for r in valid), abs=1e-4)
+    with pytest.raises(ConfigError, match="aux_lang_dir"):
+        finetune(load_finetune_config(None, overrides(labelled, **{"finetune.best_metric": "aux_error_rate"})),
+                 tmp_path / "x", init=labelled["init"])
+    with pytest.raises(ConfigError, match="one of wer, aux_error_rate"):
+        finetune(load_finetune_config(None, overrides(labelled, **{"finetune.best_metric": "loss"})),
+                 tmp_path / "y", init=labelled["init"])
