@@ -82,7 +82,8 @@ class FinetuneSettings:
     """Dropout before the CTC output layer (fairseq final_dropout)."""
     best_metric: str = "wer"
     """What best.pt minimises on dev: `wer` (lang_dir's greedy WER) or `aux_error_rate` (aux_lang_dir's greedy
-    unit error rate: pick it when a decoder reads that layer, e.g. a phone WFST beside letters)."""
+    unit error rate: pick it when a decoder reads that layer, e.g. a phone WFST beside letters; `wer` when no
+    dev cut can be spelt in the auxiliary tokens)."""
 
 
 @dataclass
@@ -205,11 +206,17 @@ class CTCTask:
                "empty_hyps": 100.0 * sum(not h.strip() for h in hyps.values()) / max(len(hyps), 1)}
         if aux_refs:
             out["aux_error_rate"] = error_counts(aux_refs, aux_hyps)["wer"]
+        elif self.aux_tokenizer is not None and self.cfg.finetune.best_metric == "aux_error_rate":
+            log.warning("no dev cut can be spelt in %s's tokens (every one has a word outside its lexicon): best.pt "
+                        "follows the dev WER of %s instead of finetune.best_metric=aux_error_rate",
+                        self.cfg.finetune.aux_lang_dir, self.cfg.finetune.lang_dir)
         self.last_valid = out
         return out
 
     def is_better(self, new: dict, best: dict | None) -> bool:
         key = self.cfg.finetune.best_metric
+        if key not in new and "wer" in new:  # no dev cut the auxiliary tokens can spell (validate warned)
+            key = "wer"
         return key in new and (best is None or key not in best or new[key] < best[key])
 
     def monitor(self, model) -> dict:

@@ -10,7 +10,7 @@ from ssltk.models.hf import export_hf_dir
 from ssltk.testing import pretrain_overrides, write_cuts
 from ssltk.train.checkpoint import latest_checkpoint, list_checkpoints, load_latest
 from ssltk.train.config import load_pretrain_config
-from ssltk.train.finetune import finetune, load_finetune_config, warn_blank_phase
+from ssltk.train.finetune import CTCTask, finetune, load_finetune_config, warn_blank_phase
 from ssltk.train.metrics import read_metrics
 from ssltk.train.pretrain import pretrain
 
@@ -148,6 +148,10 @@ def test_best_checkpoint_can_follow_the_auxiliary_layer(labelled, tmp_path):
     valid = [r for r in read_metrics(tmp_path / "exp") if r.get("split") == "valid"]
     best = load_checkpoint(tmp_path / "exp" / "best.pt")["best_valid"]
     assert best["aux_error_rate"] == pytest.approx(min(r["aux_error_rate"] for r in valid), abs=1e-4)
+    # a dev set the auxiliary lexicon cannot spell has no aux_error_rate: best.pt follows the WER then
+    task = CTCTask(cfg, LetterTokenizer(), LetterTokenizer())
+    assert task.is_better({"wer": 90.0}, None) and task.is_better({"wer": 80.0}, {"wer": 90.0, "update": 2})
+    assert not task.is_better({"wer": 95.0}, {"wer": 90.0, "update": 2})
     with pytest.raises(ConfigError, match="aux_lang_dir"):
         finetune(load_finetune_config(None, overrides(labelled, **{"finetune.best_metric": "aux_error_rate"})),
                  tmp_path / "x", init=labelled["init"])
