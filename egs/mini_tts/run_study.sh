@@ -28,7 +28,7 @@ fig1_batch=160               # the batch (s) of the Fig. 1 runs; its batch-size 
 updates=800                  # pre-training updates of every run (equal updates)
 cycles=4                     # triangular LR cycles (the paper: 8 over 400k updates); a checkpoint at each end
 finetune_labels=10m          # label budget of every fine-tuning (at 1 h, the hour pre-trained on, pre-training
-                             # is worth 0-1 point on this corpus, at 10 min 2-4: RESULTS.md notes, issue 15)
+                             # is worth under 1 point on this corpus, at 10 min 7-11 over three seeds: RESULTS.md notes)
 ft_updates=1800              # fine-tuning updates (run.sh --ft-updates; the main job's: at 1000 the tri-stage warm-up
                              # reaches the peak LR in 100 updates and weak starts stay in CTC's blank-only phase)
 finetune_config=             # fine-tuning config of every system (default: conf/finetune_fbank.yaml,
