@@ -320,13 +320,13 @@ def pretrain_loader(cuts, cfg: DataConfig, seed: int, world_size: int = 1, rank:
 
 class BatchStream:
     """Endless non-empty batches over epochs, tracking (epoch, batches consumed) for resuming;
-    skipped cuts are warned about (first `max_warnings`) and counted in `skipped` by kind."""
+    skipped cuts are warned about (once per cut, the first `max_warnings` cuts) and counted in `skipped` by kind."""
 
     def __init__(self, loader, epoch: int, consumed: int, max_warnings: int = 20):
         self.loader, self.epoch, self.consumed = loader, epoch, consumed
         self.skipped: Counter = Counter()
         self.max_warnings = max_warnings
-        self.warned = 0
+        self._warned: set[str] = set()  # cut ids already warned about (a short cut is skipped every epoch)
         self._it = None
         self._started_at = 0
         self._usable = 0
@@ -355,10 +355,10 @@ class BatchStream:
                 msg = f"cut {s.cut_id} ({s.source}): {s.reason}"
                 if len(self._examples) < 3:
                     self._examples.append(msg)
-                if self.warned < self.max_warnings:
+                if s.cut_id not in self._warned and len(self._warned) < self.max_warnings:
                     log.warning("skipping %s", msg)
-                    self.warned += 1
-                    if self.warned == self.max_warnings:
+                    self._warned.add(s.cut_id)
+                    if len(self._warned) == self.max_warnings:
                         log.warning("further skipped cuts are only counted (metrics: skipped_cuts)")
             if batch["audio"].shape[0] > 0:
                 self._usable += batch["audio"].shape[0]

@@ -4,7 +4,7 @@ import soundfile as sf
 import torch
 
 from ssltk.data.config import DataConfig
-from ssltk.data.dataset import (AudioBatchDataset, audio_policy, build_sampler, change_speed, crop_offset,
+from ssltk.data.dataset import (AudioBatchDataset, BatchStream, audio_policy, build_sampler, change_speed, crop_offset,
                                 load_cuts, pretrain_loader, speed_factor)
 from ssltk.testing import write_cuts, write_wav
 
@@ -75,6 +75,18 @@ def test_bad_short_and_wrong_rate_audio_is_skipped_and_named(tmp_path):
     assert "8000 Hz" in skipped["utt5_0000"].reason and "data.resample=true" in skipped["utt5_0000"].reason
     resampled = AudioBatchDataset(DataConfig(min_samples=32000, resample=True))[cuts[-1:]]
     assert resampled["audio"].shape == (1, 40000)
+
+
+def test_a_cut_skipped_every_epoch_is_warned_about_once_and_counted_each_time(tmp_path, caplog):
+    path = write_cuts(tmp_path, [2.5, 0.5, 2.5])
+    cfg = DataConfig(max_duration=100, min_samples=16000, num_buckets=1, num_workers=0)
+    stream = BatchStream(pretrain_loader(load_cuts(path), cfg, seed=0), epoch=0, consumed=0)
+    with caplog.at_level("WARNING", logger="ssltk.data.dataset"):
+        for _ in range(3):  # one batch per epoch: three epochs
+            assert stream.next_nonempty()["audio"].shape[0] == 2
+    assert stream.epoch == 2 and stream.skipped["too_short"] == 3
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipping")]
+    assert len(warnings) == 1 and "utt0_0001.flac" in warnings[0] and "too short" in warnings[0]
 
 
 def test_broken_files_are_skipped_with_the_problem_in_words(tmp_path):
