@@ -3,7 +3,7 @@
     python -m ssltk.bin.prepare_lang --cuts data/manifests/cuts_train.jsonl.gz --lang-dir data/lang_char \\
         --tokens letters [--lm-order 3]
     python -m ssltk.bin.prepare_lang --text train.txt --lang-dir data/lang_bpe500 --tokens bpe --bpe-size 500
-    python -m ssltk.bin.prepare_lang --text train.txt --lang-dir data/lang_phone --tokens lexicon \
+    python -m ssltk.bin.prepare_lang --text train.txt --lang-dir data/lang_phone --tokens lexicon \\
         --lexicon data/lexicon.txt   # CTC over the lexicon's units (phones); every word needs an entry
 
 Words come from the transcripts (--cuts supervisions or --text, one sentence per line)
