@@ -23,7 +23,8 @@ data_dir=data                # corpus (data_dir/corpus), manifests, lang dir
 preset=sewd-mini-fbank       # model preset (python -m ssltk.bin.presets)
 pretrain_config=             # default: conf/pretrain.yaml (conf/pretrain_s3l.yaml for s3l-* presets)
 finetune_config=             # default: conf/finetune_s3l.yaml for s3l-*, conf/finetune_fbank.yaml for the wav2vec 2.0
-                             # family on filter banks (*-fbank, sew-mini), else conf/finetune.yaml
+                             # family on filter banks (*-fbank, sew-mini; conf/finetune_fbank_10m.yaml with
+                             # --finetune-labels 10m), else conf/finetune.yaml
 finetune_labels=1h           # label budget: a duration (10m, 30m, 1h, ...) or all
 from_scratch=true            # also fine-tune a randomly initialised model (baseline)
 init_ckpt=                   # stage 5's pre-trained start (default: the newest checkpoint of exp_dir/pretrain)
@@ -72,7 +73,9 @@ case $preset in
 esac
 case $preset in  # a filter-bank front end trains with the rest from the first update (RESULTS.md, issue 15 notes)
   s3l-*) finetune_config=${finetune_config:-conf/finetune_s3l.yaml} ;;
-  *-fbank|sew-mini) finetune_config=${finetune_config:-conf/finetune_fbank.yaml} ;;
+  *-fbank|sew-mini) fbank_conf=conf/finetune_fbank.yaml  # 10 min of labels: a frozen start (fairseq's base_10m habit)
+    [ "$finetune_labels" = 10m ] && fbank_conf=conf/finetune_fbank_10m.yaml
+    finetune_config=${finetune_config:-$fbank_conf} ;;
   *) finetune_config=${finetune_config:-conf/finetune.yaml} ;;
 esac
 

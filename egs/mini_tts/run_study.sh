@@ -31,8 +31,8 @@ finetune_labels=10m          # label budget of every fine-tuning (at 1 h, the ho
                              # is worth under 1 point on this corpus, at 10 min 7-11 over three seeds: RESULTS.md notes)
 ft_updates=1800              # fine-tuning updates (run.sh --ft-updates; the main job's: at 1000 the tri-stage warm-up
                              # reaches the peak LR in 100 updates and weak starts stay in CTC's blank-only phase)
-finetune_config=conf/finetune_fbank.yaml  # fine-tuning config of every system (run.sh's choice for SEW-D;
-                             # w2v2-mini too, where run.sh would take conf/finetune.yaml)
+finetune_config=             # fine-tuning config of every system (default: conf/finetune_fbank.yaml,
+                             # conf/finetune_fbank_10m.yaml at 10 min of labels: run.sh's choice for SEW-D)
 results=RESULTS.md           # rebuilt with the study's tables (results/study.md next to it) and PNGs
 seed=0
 # end options
@@ -40,6 +40,9 @@ help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
 . utils/parse_options.sh
 . ./cmd.sh
 . utils/recipe_lib.sh
+if [ -z "$finetune_config" ]; then  # every preset alike, w2v2-mini too (run.sh would give it conf/finetune.yaml)
+  finetune_config=conf/finetune_fbank.yaml; [ "$finetune_labels" = 10m ] && finetune_config=conf/finetune_fbank_10m.yaml
+fi
 
 manifests=$data_dir/manifests
 results_dir=$(dirname "$results")/results
