@@ -8,21 +8,20 @@ says whether the machine or the code changed. One line per dtype.
 from __future__ import annotations
 
 import argparse
-import time
+import statistics
 
 import torch
 
+from ssltk.benchmark import time_alternating
 
-def gemm_gflops(size: int, dtype: torch.dtype, repeats: int) -> float:
-    """Mean rate (GFLOP/s) of `repeats` size x size matmuls after a warm-up of 3."""
-    a = torch.randn(size, size, dtype=dtype)
-    b = torch.randn(size, size, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    t = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * size**3 * repeats / (time.perf_counter() - t) / 1e9
+
+def gemm_gflops(size: int, repeats: int) -> dict[str, float]:
+    """Median rate (GFLOP/s) of a size x size matmul per dtype, fp32 and bf16 timed alternately
+    (ssltk.benchmark.time_alternating, as bin.bench does) so both see the same machine."""
+    mats = {name: (torch.randn(size, size, dtype=dt), torch.randn(size, size, dtype=dt))
+            for name, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    times = time_alternating({name: (lambda a=a, b=b: a @ b) for name, (a, b) in mats.items()}, repeats, warmup=3)
+    return {name: 2 * size**3 / statistics.median(t) / 1e9 for name, t in times.items()}
 
 
 def main() -> None:
@@ -32,9 +31,8 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        print(f"{name}: {gemm_gflops(args.size, dtype, args.repeats):.0f} GFLOP/s "
-              f"({args.size}^2 GEMM, {args.threads} threads)")
+    for name, rate in gemm_gflops(args.size, args.repeats).items():
+        print(f"{name}: {rate:.0f} GFLOP/s ({args.size}^2 GEMM, {args.threads} threads)")
 
 
 if __name__ == "__main__":
