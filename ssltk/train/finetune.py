@@ -288,6 +288,8 @@ def warn_blank_phase(valid: dict, cfg: FinetuneConfig) -> None:
     if valid.get("empty_hyps", 0.0) < BLANK_PHASE_EMPTY:
         return
     log.warning("fine-tuning ended in CTC's blank-only phase: %.0f %% of dev hypotheses are empty (dev WER %.1f %%) "
-                "after %d updates at peak LR %g. The LR is off for this start: try optim.lr at half and at "
-                "twice the value, or more train.max_updates",
-                valid["empty_hyps"], valid.get("wer", float("nan")), cfg.train.max_updates, cfg.optim.lr)
+                "after %d updates at peak LR %g (warm-up %.0f %% of them). The LR is off for this start: a start "
+                "slow to leave the phase loses it when the peak comes too soon, so try a longer warm-up "
+                "(schedule.phase_ratio, e.g. [0.5, 0.1, 0.4]), optim.lr at half the value, or more train.max_updates",
+                valid["empty_hyps"], valid.get("wer", float("nan")), cfg.train.max_updates, cfg.optim.lr,
+                100 * cfg.schedule.phase_ratio[0])

@@ -129,7 +129,7 @@ def test_a_run_that_ends_in_the_blank_only_phase_says_so(caplog):
     cfg = load_finetune_config(None, [])
     with caplog.at_level("WARNING", logger="ssltk.train"):
         warn_blank_phase({"empty_hyps": 100.0, "wer": 100.0}, cfg)
-    assert "blank-only phase" in caplog.text and "optim.lr" in caplog.text
+    assert "blank-only phase" in caplog.text and "optim.lr" in caplog.text and "schedule.phase_ratio" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="ssltk.train"):
         warn_blank_phase({"empty_hyps": 20.0, "wer": 60.0}, cfg)
