@@ -34,6 +34,7 @@ from ssltk.models.precision import autocast
 from ssltk.objectives.ctc import ctc_loss, greedy_decode, partial_ctc_loss
 from ssltk.train.config import OptimConfig, ScheduleConfig, TrainConfig
 from ssltk.train.loop import TrainingError, run_training, training_run, write_resolved_config
+from ssltk.train.schedules import WARMUP_KEYS, warmup_updates
 from ssltk.train.metrics import Averager, error_counts
 
 log = logging.getLogger("ssltk.train")
@@ -288,8 +289,9 @@ def warn_blank_phase(valid: dict, cfg: FinetuneConfig) -> None:
     if valid.get("empty_hyps", 0.0) < BLANK_PHASE_EMPTY:
         return
     log.warning("fine-tuning ended in CTC's blank-only phase: %.0f %% of dev hypotheses are empty (dev WER %.1f %%) "
-                "after %d updates at peak LR %g (warm-up %.0f %% of them). The LR is off for this start: a start "
-                "slow to leave the phase loses it when the peak comes too soon, so try a longer warm-up "
-                "(schedule.phase_ratio, e.g. [0.5, 0.1, 0.4]), optim.lr at half the value, or more train.max_updates",
+                "after %d updates at peak LR %g (reached at update %d). The LR is off for this start: a start "
+                "slow to leave the phase loses it when the peak comes too soon, so try a longer warm-up (%s), "
+                "optim.lr at half the value, or more train.max_updates",
                 valid["empty_hyps"], valid.get("wer", float("nan")), cfg.train.max_updates, cfg.optim.lr,
-                100 * cfg.schedule.phase_ratio[0])
+                warmup_updates(cfg.schedule, cfg.train.max_updates),
+                WARMUP_KEYS.get(cfg.schedule.type, "a schedule.type with a warm-up"))

@@ -27,6 +27,30 @@ def lr_multiplier(cfg: ScheduleConfig, total_updates: int) -> Callable[[int], fl
             raise ValueError(f"unknown schedule.type {cfg.type!r}")
 
 
+def warmup_updates(cfg: ScheduleConfig, total_updates: int) -> int:
+    """Update at which the LR first reaches its peak (optim.lr).
+
+    >>> warmup_updates(ScheduleConfig(type="tri_stage", phase_ratio=(0.5, 0.1, 0.4)), 1800)
+    900
+    """
+    match cfg.type:
+        case "constant":
+            return 0
+        case "polynomial":
+            return cfg.warmup_updates
+        case "tri_stage":
+            return int(cfg.phase_ratio[0] * total_updates)
+        case "cyclic":
+            return cfg.cycle_up
+        case _:
+            raise ValueError(f"unknown schedule.type {cfg.type!r}")
+
+
+WARMUP_KEYS = {"polynomial": "schedule.warmup_updates", "tri_stage": "schedule.phase_ratio, e.g. [0.5, 0.1, 0.4]",
+               "cyclic": "schedule.cycle_up"}
+"""The key that lengthens each schedule type's warm-up (constant has none)."""
+
+
 def _polynomial(update: int, cfg: ScheduleConfig, total: int) -> float:
     """fairseq polynomial_decay: linear warmup from 0, then (1 - progress)^power down to end_lr."""
     if cfg.warmup_updates > 0 and update < cfg.warmup_updates:
@@ -39,7 +63,8 @@ def _polynomial(update: int, cfg: ScheduleConfig, total: int) -> float:
 
 def _tri_stage(update: int, cfg: ScheduleConfig, total: int) -> float:
     """fairseq tri_stage: linear warmup from init_lr_scale, hold at 1, exponential decay to final."""
-    warm, hold, decay = (int(r * total) for r in cfg.phase_ratio)
+    warm = warmup_updates(cfg, total)
+    hold, decay = (int(r * total) for r in cfg.phase_ratio[1:])
     if update < warm:
         return cfg.init_lr_scale + (1.0 - cfg.init_lr_scale) * update / max(1, warm)
     if update < warm + hold:
