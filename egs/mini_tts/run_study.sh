@@ -41,8 +41,9 @@ help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
 . utils/parse_options.sh
 . ./cmd.sh
 . utils/recipe_lib.sh
-if [ -z "$finetune_config" ]; then  # every preset alike, w2v2-mini too (run.sh would give it conf/finetune.yaml)
-  finetune_config=conf/finetune_fbank.yaml; [ "$finetune_labels" = 10m ] && finetune_config=conf/finetune_fbank_10m.yaml
+ft_config=$finetune_config  # resolved here, so run_command still records the options as given
+if [ -z "$ft_config" ]; then  # every preset alike, w2v2-mini too (run.sh would give it conf/finetune.yaml)
+  ft_config=conf/finetune_fbank.yaml; [ "$finetune_labels" = 10m ] && ft_config=conf/finetune_fbank_10m.yaml
 fi
 
 manifests=$data_dir/manifests
@@ -56,7 +57,7 @@ case " $batch_sizes " in *" $fig1_batch "*) ;;
   *) echo "$0: --fig1-batch must be one of --batch-sizes" >&2; exit 1 ;; esac
 # run.sh for one system: the study's settings, once
 run_recipe() { ./run.sh --size "$size" --data-dir "$data_dir" --finetune-labels "$finetune_labels" \
-  --ft-updates "$ft_updates" --seed "$seed" ${finetune_config:+--finetune-config "$finetune_config"} "$@"; }
+  --ft-updates "$ft_updates" --seed "$seed" --finetune-config "$ft_config" "$@"; }
 
 # pretrain DIR PRESET BATCH_S: equal-update pre-training under the cyclic schedule, the conf's sqrt LR rule
 pretrain() {
