@@ -30,14 +30,17 @@ def minutes_between(start: Path, end: Path) -> float | None:
 
 def stage_spans(path: Path) -> dict[str, tuple[int, int]]:
     """(begin, end) epoch seconds of each stage's latest run, from run.sh's stage_times.txt
-    (`stage begin|end epoch` lines; a stage that was found done and skipped shows a ~0 s span)."""
+    (`stage begin|end epoch` lines). A stage found done and skipped on a re-run logs a ~0 s span: it does
+    not replace the run that did the work."""
     begun, spans = {}, {}
     for line in path.read_text().splitlines() if path.exists() else []:
         stage, what, t = line.split()
         if what == "begin":
             begun[stage] = int(t)
         elif stage in begun:
-            spans[stage] = (begun.pop(stage), int(t))
+            b = begun.pop(stage)
+            if stage not in spans or int(t) - b > 2:
+                spans[stage] = (b, int(t))
     return dict(sorted(spans.items()))
 
 
