@@ -92,6 +92,12 @@ def train_hours(run: dict) -> float:
     return round(run["corpus"].get("train-clean", {}).get("hours", 0), 1)
 
 
+def system_name(s: dict) -> str:
+    """A system's row name: its 'label' where a results file was annotated by hand (a row whose system is not
+    what NAMES says, e.g. a from-scratch baseline fine-tuned differently), else NAMES' name for it."""
+    return s.get("label") or NAMES.get(s["system"], s["system"])
+
+
 def fmt(x, spec=".3f"):
     return "?" if x is None else format(x, spec)
 
@@ -107,13 +113,13 @@ def render(results_dir: Path) -> str:
     for r in runs:
         for s in r["systems"]:
             lines.append(f"| {r['preset']} | {train_hours(r):g} h | {r.get('labels', '?')} | "
-                         f"{NAMES.get(s['system'], s['system'])} | {s['greedy']} | {s['wfst']} "
+                         f"{system_name(s)} | {s['greedy']} | {s['wfst']} "
                          f"({r.get('wfst_tokens', 'letters')}, LM weight {s['lm_weight']}, word score "
                          f"{s['word_score']}) | {s.get('other_greedy', '-')} | "
                          f"{s.get('other_wfst', '-')} |")
     for r in runs:
         p = r["pretrain"]
-        ft = ", ".join(f"{NAMES.get(s['system'], s['system'])} {fmt(s.get('finetune_minutes'), '')} min"
+        ft = ", ".join(f"{system_name(s)} {fmt(s.get('finetune_minutes'), '')} min"
                        for s in r["systems"])
         lines += ["", f"## {r['preset']}, {train_hours(r):g} h corpus, {r.get('labels', '?')} of labels, WFST over "
                   f"{r.get('wfst_tokens', 'letters')}", "",
