@@ -29,7 +29,7 @@ updates=400                  # pre-training updates of every run (equal updates;
                              # 3 h on 2 cores: pre-training ~65 min, 12 fine-tunes ~80 min, RESULTS.md notes)
 cycles=2                     # triangular LR cycles (the paper: 8 over 400k updates); a checkpoint at each end
 finetune_labels=10m          # label budget of every fine-tuning (at 1 h, the hour pre-trained on, pre-training
-                             # is worth under 1 point on this corpus, at 10 min 7-11 over three seeds: RESULTS.md notes)
+                             # is worth under 1 point on this corpus, at 10 min 4-16, mean 9, over three seeds: RESULTS.md notes)
 ft_updates=1800              # fine-tuning updates (run.sh --ft-updates; the main job's: at 1000 the tri-stage warm-up
                              # reaches the peak LR in 100 updates and weak starts stay in CTC's blank-only phase)
 finetune_config=             # fine-tuning config of every system (default: conf/finetune_fbank.yaml,
