@@ -35,7 +35,10 @@ ft_updates=1800              # fine-tuning updates (run.sh --ft-updates; the mai
 finetune_config=             # fine-tuning config of every system (default: conf/finetune_fbank.yaml,
                              # conf/finetune_fbank_10m.yaml at 10 min of labels: run.sh's choice for SEW-D)
 results=RESULTS.md           # rebuilt with the study's tables (results/study.md next to it) and PNGs
-seed=0
+seed=0                       # pre-training seed of every run
+ft_seeds=0                   # fine-tuning seeds of every checkpoint (and of the from-scratch baseline); tables
+                             # show the mean over them. RQ3 needs several: at 10 min of labels the seed alone moves
+                             # test WFST by up to 8 points; each seed more adds ~80 min to stage 3
 # end options
 help_message=$(sed -n '/^# begin options/,/^# end options/p' "${0##*/}")
 . utils/parse_options.sh
@@ -53,11 +56,23 @@ half=$((updates / cycles / 2))
 for b in $batch_sizes; do
   [ "$b" -le 40 ] || [ $((b % 40)) -eq 0 ] || { echo "$0: --batch-sizes above 40 s must be multiples of 40" >&2; exit 1; }
 done
+[ -n "${ft_seeds// }" ] || { echo "$0: --ft-seeds needs at least one seed" >&2; exit 1; }
+for s in $ft_seeds; do
+  [[ "$s" =~ ^[0-9]+$ ]] || { echo "$0: --ft-seeds must be non-negative integers, e.g. \"0 1 2\"" >&2; exit 1; }
+done
 case " $batch_sizes " in *" $fig1_batch "*) ;;
   *) echo "$0: --fig1-batch must be one of --batch-sizes" >&2; exit 1 ;; esac
 # run.sh for one system: the study's settings, once
 run_recipe() { ./run.sh --size "$size" --data-dir "$data_dir" --finetune-labels "$finetune_labels" \
   --ft-updates "$ft_updates" --seed "$seed" --finetune-config "$ft_config" "$@"; }
+# finetune DIR CKPT PRESET SCRATCH: run.sh stages 5-6 from CKPT once per fine-tuning seed, into DIR/seed<S>
+finetune() {
+  local s
+  for s in $ft_seeds; do
+    run_recipe --stage 5 --stop-stage 6 --preset "$3" --exp-dir "$1/seed$s" --init-ckpt "$2" --from-scratch "$4" \
+      --seed "$s"
+  done
+}
 
 # pretrain DIR PRESET BATCH_S: equal-update pre-training under the cyclic schedule, the conf's sqrt LR rule
 pretrain() {
@@ -107,14 +122,12 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
     --list-finetunes > "$exp_dir/finetunes.txt"
   while read -r b u ck <&3; do  # bsB UPDATE CHECKPOINT
     scratch=false; [ "$b" = "bs$fig1_batch" ] && [ "$u" = "$updates" ] && scratch=true  # the baseline, once
-    log "Stage 3: fine-tuning $b after $u updates (from scratch too: $scratch) -> $exp_dir/$b/u$u"
-    run_recipe --stage 5 --stop-stage 6 --preset "$preset" --exp-dir "$exp_dir/$b/u$u" --init-ckpt "$ck" \
-      --from-scratch $scratch
+    log "Stage 3: fine-tuning $b after $u updates, seeds $ft_seeds (from scratch too: $scratch) -> $exp_dir/$b/u$u"
+    finetune "$exp_dir/$b/u$u" "$ck" "$preset" $scratch
   done 3< "$exp_dir/finetunes.txt"
   for p in $fig1_presets; do
-    log "Stage 3: fine-tuning $p -> $exp_dir/$p/u$updates"
-    run_recipe --stage 5 --stop-stage 6 --preset "$p" --exp-dir "$exp_dir/$p/u$updates" \
-      --init-ckpt "$(finished_checkpoint "$exp_dir/$p/pretrain")" --from-scratch false
+    log "Stage 3: fine-tuning $p, seeds $ft_seeds -> $exp_dir/$p/u$updates"
+    finetune "$exp_dir/$p/u$updates" "$(finished_checkpoint "$exp_dir/$p/pretrain")" "$p" false
   done
 fi
 

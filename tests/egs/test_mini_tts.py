@@ -128,22 +128,30 @@ def test_synthesis_is_byte_reproducible(tmp_path):
 @pytest.mark.slow
 def test_study_runs_every_stage_on_the_ci_corpus(finished):
     """run_study.sh with two batch sizes, two cycles of 2 updates: the RQ3 pair (40 s after 2 updates saw
-    what 20 s saw after 4), the from-scratch baseline beside the 40 s run, one Fig. 1 preset, tables, PNGs."""
+    what 20 s saw after 4), the from-scratch baseline beside the 40 s run, one Fig. 1 preset, each fine-tuned
+    with two seeds, tables (seed means with each seed's WER), PNGs."""
     tmp, _ = finished
     cmd = ["bash", str(RECIPE / "run_study.sh"), "--size", "ci", "--data-dir", str(tmp / "data"), "--exp-dir",
            str(tmp / "study"), "--results", str(tmp / "study_results" / "RESULTS.md"), "--batch-sizes", "20 40",
            "--fig1-batch", "40", "--fig1-presets", "w2v2-mini", "--updates", "4", "--cycles", "2",
-           "--ft-updates", "4"]
+           "--ft-updates", "4", "--ft-seeds", "0 1"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     lines = (tmp / "study" / "finetunes.txt").read_text().split("\n")
     assert [line.split()[:2] for line in lines if line] == [["bs20", "4"], ["bs40", "2"], ["bs40", "4"]]
-    for d in ("bs20/u4/finetune", "bs40/u2/finetune", "bs40/u4/finetune", "bs40/u4/finetune_scratch",
-              "w2v2-mini/u4/finetune"):
-        assert (tmp / "study" / d / "decode_test_wfst" / "scoring" / "wer").exists(), d
+    for d in ("bs20/u4", "bs40/u2", "bs40/u4", "w2v2-mini/u4"):
+        for seed in (0, 1):
+            systems = ("finetune", "finetune_scratch") if d == "bs40/u4" else ("finetune",)
+            for system in systems:
+                wer = tmp / "study" / d / f"seed{seed}" / system / "decode_test_wfst" / "scoring" / "wer"
+                assert wer.exists(), (d, seed, system)
+    assert not (tmp / "study" / "bs20/u4/seed0/finetune_scratch").exists()
     out = tmp / "study_results" / "results"
     study = (out / "study.md").read_text()
     assert "| 20 |" in study and "| from scratch |" in study and "| w2v2-mini |" in study
+    scratch_row = next(line for line in study.splitlines() if line.startswith("| from scratch |"))
+    assert scratch_row.count("(") == 2 and scratch_row.count(" / ") == 2, scratch_row  # a mean (seed 0 / seed 1)
+    assert "(8 run.sh stage 5-6 runs)" in study
     for png in ("study_fig2_updates.png", "study_fig2_hours.png", "study_fig5_wer_hours.png",
                 "study_fig1_wer_time.png"):
         assert (out / png).stat().st_size > 0, png

@@ -35,8 +35,9 @@ def test_unknown_option_is_an_error(script):
     assert res.returncode != 0 and "no-such-option" in res.stderr
 
 
-def test_study_checks_its_batch_sizes():
-    for args in (["--batch-sizes", "20 60"], ["--fig1-batch", "640"], ["--updates", "801"]):
+def test_study_checks_its_options():
+    for args in (["--batch-sizes", "20 60"], ["--fig1-batch", "640"], ["--updates", "801"], ["--ft-seeds", "0 x"],
+                 ["--ft-seeds", " "]):
         res = subprocess.run(["bash", "egs/mini_tts/run_study.sh", *args], cwd=ROOT, capture_output=True,
                              text=True, timeout=60)
         assert res.returncode != 0 and "run_study.sh: --" in res.stderr, args

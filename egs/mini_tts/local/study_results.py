@@ -48,12 +48,24 @@ def row_at(rows: list[dict], split: str, update: int) -> dict:
     return next((r for r in rows if r["split"] == split and r["update"] == update), {})
 
 
-def scored(d: Path) -> dict:
+def scored(run: Path, system: str = "finetune") -> dict:
+    """Test WER % of one system over the fine-tuning seeds under `run` (run_study.sh's RUN/seed<S>/SYSTEM):
+    the mean of each decoding method and, under "<method>_seeds", the seeds' own values (finished ones only)."""
     out = {}
+    seeds = sorted(run.glob(f"seed*/{system}"), key=lambda d: int(d.parent.name[4:]))
     for m in ("greedy", "wfst"):
-        s = read_scored(d / f"decode_test_{m}")
-        out[m] = None if s is None else s["wer"]
+        wers = [s["wer"] for s in (read_scored(d / f"decode_test_{m}") for d in seeds) if s is not None]
+        out[m] = sum(wers) / len(wers) if wers else None
+        out[f"{m}_seeds"] = wers
     return out
+
+
+def wer_cell(w: dict, method: str) -> str:
+    """The mean, and each seed's value in brackets when there are several."""
+    seeds = w[f"{method}_seeds"]
+    if len(seeds) < 2:
+        return num(w[method])
+    return f"{num(w[method])} ({' / '.join(num(x) for x in seeds)})"
 
 
 def pct(x) -> str:
@@ -96,7 +108,7 @@ def study_time(exp: Path, pretrainings: list[dict]) -> str:
     """The study's time on this machine: every pre-training's update time plus every fine-tuning's run.sh
     stages 5 (fine-tuning) and 6 (decoding)."""
     pt = sum(s["minutes"] or 0 for s in pretrainings)
-    runs = list(exp.glob("*/u*/stage_times.txt"))
+    runs = list(exp.glob("*/u*/seed*/stage_times.txt"))
     ft = sum(m for f in runs for k, m in stage_minutes(f).items() if k in ("5", "6"))
     return (f"Time on 2 cores: pre-training {pt:.0f} min ({len(pretrainings)} runs, update time from their logged "
             f"throughput), fine-tuning and decoding {ft:.0f} min ({len(runs)} run.sh stage 5-6 runs), "
@@ -104,16 +116,18 @@ def study_time(exp: Path, pretrainings: list[dict]) -> str:
             "all (data, plots and the inference benchmark add about a minute).")
 
 
-def plot(points: list[tuple[float, float, str]], xlabel: str, path: Path, title: str, baseline: float | None,
+def plot(points: list[tuple[float, dict, str]], xlabel: str, path: Path, title: str, baseline: float | None,
          log_x: bool = False) -> None:
+    """One point per system at its mean test WFST WER, a bar over its fine-tuning seeds' range."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for x, y, label in points:
-        ax.scatter([x], [y])
+    for x, w, label in points:
+        y, seeds = w["wfst"], w["wfst_seeds"]
+        ax.errorbar([x], [y], yerr=[[y - min(seeds)], [max(seeds) - y]], fmt="o", capsize=3)
         ax.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     if baseline is not None:
         ax.axhline(baseline, color="grey", linestyle="--", linewidth=1, label="from scratch")
@@ -146,22 +160,24 @@ def render(args) -> str:
                      f"{pct(s['dev_acc'])} / {pct(s['best_dev_acc'])} | {num(s['ppl'])} | {num(s['sim'], '.3f')} | "
                      f"{num(s['minutes'])} |")
     lines += ["", f"Fine-tuned alike (run.sh stages 5-6, {args.labels} of labels, the same updates): test WER "
-              "against hours of audio seen in pre-training; rows with equal hours are the RQ3 pairs.", "",
+              "against hours of audio seen in pre-training; rows with equal hours are the RQ3 pairs. With several "
+              "fine-tuning seeds (--ft-seeds) a cell is their mean, each seed's WER in brackets.", "",
               "| batch (s / update) | update | hours seen | dev accuracy % | test greedy | test WFST |",
               "|---|---|---|---|---|---|"]
     fig5, scratch = [], None
     for b, u, ckpt in sorted(finetune_points(exp, args.batch_sizes, args.updates), key=lambda p: (p[0] * p[1], p[0])):
         d = exp / f"bs{b}" / f"u{u}"
-        w = scored(d / "finetune")
+        w = scored(d)
         hours = hours_seen(ckpt)
         dev = row_at(runs[b]["rows"], "valid", u).get("accuracy")
-        lines.append(f"| {b} | {u} | {num(hours, '.2f')} | {pct(dev)} | {num(w['greedy'])} | {num(w['wfst'])} |")
+        lines.append(f"| {b} | {u} | {num(hours, '.2f')} | {pct(dev)} | {wer_cell(w, 'greedy')} | "
+                     f"{wer_cell(w, 'wfst')} |")
         if w["wfst"] is not None and hours is not None:
-            fig5.append((hours, w["wfst"], f"{b} s @ {u}"))
-        if (d / "finetune_scratch").exists():
-            scratch = scored(d / "finetune_scratch")
+            fig5.append((hours, w, f"{b} s @ {u}"))
+        if any(d.glob("seed*/finetune_scratch")):
+            scratch = scored(d, "finetune_scratch")
     if scratch:
-        lines.append(f"| from scratch | - | 0 | - | {num(scratch['greedy'])} | {num(scratch['wfst'])} |")
+        lines.append(f"| from scratch | - | 0 | - | {wer_cell(scratch, 'greedy')} | {wer_cell(scratch, 'wfst')} |")
     if fig5:
         plot(fig5, "hours of audio seen in pre-training", res / "study_fig5_wer_hours.png",
              f"{args.preset}: batch size x updates (labels: batch @ update)",
@@ -179,13 +195,13 @@ def render(args) -> str:
     fig1 = []
     for p in [args.preset, *args.fig1_presets]:
         pt = exp / f"bs{args.fig1_batch}" if p == args.preset else exp / p
-        w = scored(pt / f"u{args.updates}" / "finetune")
+        w = scored(pt / f"u{args.updates}")
         s = pretrain_summary(pt / "pretrain")
         r = infer.get(p, {})
         lines.append(f"| {p} | {num(r.get('params_m'), '.2f')} | {num(r.get('ssltk_s'), '.4f')} | "
-                     f"{pct(s['dev_acc'])} | {num(w['greedy'])} | {num(w['wfst'])} |")
+                     f"{pct(s['dev_acc'])} | {wer_cell(w, 'greedy')} | {wer_cell(w, 'wfst')} |")
         if w["wfst"] is not None and r.get("ssltk_s"):
-            fig1.append((r["ssltk_s"], w["wfst"], p))
+            fig1.append((r["ssltk_s"], w, p))
     if fig1:
         plot(fig1, "inference time per 5 s utterance (s, 2 threads)", res / "study_fig1_wer_time.png",
              "WER against inference time", scratch["wfst"] if scratch else None)
