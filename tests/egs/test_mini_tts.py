@@ -158,7 +158,7 @@ def test_study_runs_every_stage_on_the_ci_corpus(finished):
     assert "## Study" in (tmp / "study_results" / "RESULTS.md").read_text()
 
 
-def test_seed_table_pairs_pretrained_with_scratch(finished):
+def test_seed_table_pairs_pretrained_with_scratch(finished, tmp_path):
     """local/seed_table.py reads stage 6's scores of both systems and reports their difference."""
     tmp, _ = finished
     res = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
@@ -167,6 +167,19 @@ def test_seed_table_pairs_pretrained_with_scratch(finished):
     rows = [line for line in res.stdout.splitlines() if line.startswith("| exp (0) |")]
     assert len(rows) == 1 and rows[0].count(" / ") == 4, res.stdout
     assert "| mean of 1 |" in res.stdout and "`./run.sh --size ci`" in res.stdout
+    grid = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
+                           "--scratch", str(tmp / "exp")], capture_output=True, text=True, cwd=RECIPE)
+    assert grid.returncode == 0, grid.stderr
+    rows = [line for line in grid.stdout.splitlines() if "checkpoint-" in line]
+    assert len(rows) == 1 and "| 0 |" in rows[0] and rows[0].endswith("of 1 |"), grid.stdout
+    not_scratch = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
+                                  "--scratch", str(tmp / "nowhere")], capture_output=True, text=True, cwd=RECIPE)
+    assert not_scratch.returncode != 0 and "nowhere" in not_scratch.stderr
+    (tmp_path / "pretrained").mkdir()
+    (tmp_path / "pretrained" / "finetune").symlink_to(tmp / "exp" / "finetune")
+    wrong = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
+                            "--scratch", str(tmp_path / "pretrained")], capture_output=True, text=True, cwd=RECIPE)
+    assert wrong.returncode != 0 and "not a from-scratch run" in wrong.stderr
     missing = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "nowhere")],
                              capture_output=True, text=True, cwd=RECIPE)
     assert missing.returncode != 0 and "run run.sh stages 5-6 there first" in missing.stderr
