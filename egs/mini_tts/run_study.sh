@@ -66,6 +66,7 @@ case " $batch_sizes " in *" $fig1_batch "*) ;;
 run_recipe() { ./run.sh --size "$size" --data-dir "$data_dir" --finetune-labels "$finetune_labels" \
   --ft-updates "$ft_updates" --seed "$seed" --finetune-config "$ft_config" "$@"; }
 # finetune DIR CKPT PRESET SCRATCH: run.sh stages 5-6 from CKPT once per fine-tuning seed, into DIR/seed<S>
+# (its --seed comes after run_recipe's and wins; in stages 5-6 run.sh uses it as train.seed only)
 finetune() {
   local s
   for s in $ft_seeds; do

@@ -47,6 +47,13 @@ def seed_of(d: Path) -> str:
     return str(load_finetune_config(cfg).train.seed) if cfg.exists() else "?"
 
 
+def table(head: str, lines: list[str], command: str | None) -> str:
+    """A caption (with the command that produced the dirs, when given), then the markdown table."""
+    if command:
+        head += f" Command: `{command}`."
+    return head + "\n\n" + "\n".join(lines) + "\n"
+
+
 def finetuned(system: Path) -> tuple[str, int, float | None]:
     """(init checkpoint, fine-tuning seed, test WFST WER) of one fine-tuned system dir."""
     cfg = load_finetune_config(system / "config.yaml")
@@ -84,9 +91,7 @@ def render_grid(dirs: list[Path], scratch_dirs: list[Path], command: str | None)
                      f"{sum(x >= 5 for x in diffs)} of {len(diffs)} |")
     head = ("Test WER % (WFST over phones), each pre-trained start fine-tuned with several seeds against the "
             "from-scratch runs of the same seeds; difference = from scratch minus pre-trained.")
-    if command:
-        head += f" Command: `{command}`."
-    return head + "\n\n" + "\n".join(lines) + "\n"
+    return table(head, lines, command)
 
 
 def mean_or_none(xs: list) -> float | None:
@@ -118,9 +123,7 @@ def render(dirs: list[Path], command: str | None) -> str:
                      f"{statistics.mean(diffs):+.1f} (pre-training lower in {won} of {len(diffs)}) |")
     head = ("Test WER % (WFST over phones / greedy letters / test-other WFST); difference = from scratch minus "
             "pre-trained.")
-    if command:
-        head += f" Command: `{command}`."
-    return head + "\n\n" + "\n".join(lines) + "\n"
+    return table(head, lines, command)
 
 
 def main(argv=None) -> None:
