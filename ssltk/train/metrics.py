@@ -23,10 +23,12 @@ import logging
 import resource
 from collections import Counter, defaultdict
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ssltk.data.atomic import atomic_write
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 EPS = "*"
@@ -55,6 +57,8 @@ class Averager:
 
 def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
+        import torch  # here, not at the top: utils/score.sh's WER counts need no torch (1.6 s an import)
+
         return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 

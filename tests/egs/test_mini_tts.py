@@ -1,4 +1,5 @@
 """egs/mini_tts end to end on its CI corpus (every stage, a few updates each), and interrupt + rerun."""
+import importlib.util
 import os
 import signal
 import subprocess
@@ -14,7 +15,9 @@ RECIPE = ROOT / "egs" / "mini_tts"
 
 
 def run(tmp, *args, **kw):
-    cmd = ["bash", str(RECIPE / "run.sh"), "--size", "ci", "--data-dir", str(tmp / "data"), "--exp-dir",
+    # --nj 1: the CI corpus' 7-utterance sets decode faster in one process than in two spawned ones
+    # (tests/decode/test_run.py runs the parallel decoding)
+    cmd = ["bash", str(RECIPE / "run.sh"), "--size", "ci", "--nj", "1", "--data-dir", str(tmp / "data"), "--exp-dir",
            str(tmp / "exp"), "--results", str(tmp / "RESULTS.md"), *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
@@ -158,28 +161,40 @@ def test_study_runs_every_stage_on_the_ci_corpus(finished):
     assert "## Study" in (tmp / "study_results" / "RESULTS.md").read_text()
 
 
-def test_seed_table_pairs_pretrained_with_scratch(finished, tmp_path):
+def seed_table(capsys, *args) -> tuple[int, str, str]:
+    """local/seed_table.py ARGS run in this process (a subprocess would spend ~2 s importing torch again):
+    its exit code, stdout and stderr."""
+    spec = importlib.util.spec_from_file_location("seed_table", RECIPE / "local" / "seed_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    capsys.readouterr()
+    try:
+        module.main([str(a) for a in args])
+        code = 0
+    except SystemExit as e:  # sys.exit(message): the message goes to stderr, as python prints it
+        print(e.code, file=sys.stderr)
+        code = 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_seed_table_pairs_pretrained_with_scratch(finished, tmp_path, capsys):
     """local/seed_table.py reads stage 6's scores of both systems and reports their difference."""
     tmp, _ = finished
-    res = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
-                          "--command", "./run.sh --size ci"], capture_output=True, text=True, cwd=RECIPE)
-    assert res.returncode == 0, res.stderr
-    rows = [line for line in res.stdout.splitlines() if line.startswith("| exp (0) |")]
-    assert len(rows) == 1 and rows[0].count(" / ") == 4, res.stdout
-    assert "| mean of 1 |" in res.stdout and "`./run.sh --size ci`" in res.stdout
-    grid = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
-                           "--scratch", str(tmp / "exp")], capture_output=True, text=True, cwd=RECIPE)
-    assert grid.returncode == 0, grid.stderr
-    rows = [line for line in grid.stdout.splitlines() if "checkpoint-" in line]
-    assert len(rows) == 1 and "| 0 |" in rows[0] and rows[0].endswith("of 1 |"), grid.stdout
-    not_scratch = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
-                                  "--scratch", str(tmp / "nowhere")], capture_output=True, text=True, cwd=RECIPE)
-    assert not_scratch.returncode != 0 and "nowhere" in not_scratch.stderr
+    code, out, err = seed_table(capsys, tmp / "exp", "--command", "./run.sh --size ci")
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("| exp (0) |")]
+    assert len(rows) == 1 and rows[0].count(" / ") == 4, out
+    assert "| mean of 1 |" in out and "`./run.sh --size ci`" in out
+    code, out, err = seed_table(capsys, tmp / "exp", "--scratch", tmp / "exp")
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if "checkpoint-" in line]
+    assert len(rows) == 1 and "| 0 |" in rows[0] and rows[0].endswith("of 1 |"), out
+    code, _, err = seed_table(capsys, tmp / "exp", "--scratch", tmp / "nowhere")
+    assert code != 0 and "nowhere" in err
     (tmp_path / "pretrained").mkdir()
     (tmp_path / "pretrained" / "finetune").symlink_to(tmp / "exp" / "finetune")
-    wrong = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "exp"),
-                            "--scratch", str(tmp_path / "pretrained")], capture_output=True, text=True, cwd=RECIPE)
-    assert wrong.returncode != 0 and "not a from-scratch run" in wrong.stderr
-    missing = subprocess.run([sys.executable, str(RECIPE / "local" / "seed_table.py"), str(tmp / "nowhere")],
-                             capture_output=True, text=True, cwd=RECIPE)
-    assert missing.returncode != 0 and "run run.sh stages 5-6 there first" in missing.stderr
+    code, _, err = seed_table(capsys, tmp / "exp", "--scratch", tmp_path / "pretrained")
+    assert code != 0 and "not a from-scratch run" in err
+    code, _, err = seed_table(capsys, tmp / "nowhere")
+    assert code != 0 and "run run.sh stages 5-6 there first" in err
