@@ -116,6 +116,25 @@ def test_sigterm_to_the_process_group_never_marks_a_stage_done(tmp_path, finishe
     assert (tmp_path / "exp" / "pretrain" / ".done").exists()
 
 
+def test_a_failed_fine_tuning_names_its_log_and_is_not_done(tmp_path, finished):
+    """Stage 5 runs both systems at once: a failure in either is reported with the end of its log, and
+    neither is marked done."""
+    done, _ = finished
+    os.symlink(done / "data", tmp_path / "data")
+    conf = yaml.safe_load((RECIPE / "conf" / "finetune_fbank.yaml").read_text())
+    conf["train"]["no_such_key"] = 1
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(conf))
+    ckpt = sorted((done / "exp" / "pretrain" / "checkpoints").glob("checkpoint-*.pt"))[-1]
+    proc = run(tmp_path, "--stage", "5", "--stop-stage", "5", "--finetune-config", str(tmp_path / "bad.yaml"),
+               "--init-ckpt", str(ckpt))
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0
+    for system in ("finetune", "finetune_scratch"):
+        assert f"fine-tuning {tmp_path / 'exp' / system} failed" in out, out
+        assert not (tmp_path / "exp" / system / ".done").exists()
+    assert out.count("no_such_key") >= 2 and "beside the other system" in out
+
+
 def test_synthesis_is_byte_reproducible(tmp_path):
     """Two stage-1 runs with the same seed give the same bytes, breathy espeak voices included."""
     corpora = []
