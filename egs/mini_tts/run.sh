@@ -40,7 +40,8 @@ avg=1                        # decode best.pt (best dev score) or, N > 1, the av
 amp=                         # train.amp of pre-training and fine-tuning (default: the confs'): auto | bf16 | none
 decode_dtype=fp32            # decoding precision: fp32 | bf16 | auto (bf16 where the CPU has it); bf16
                              # pays from ~5 M parameters (benchmarks/README.md), s3l-mini is faster in fp32
-nj=2                         # parallel decoding jobs
+nj=1                         # parallel decoding jobs per decode (one process decodes a ~100-utterance set of the
+                             # default corpus in 6.1 s, two spawned ones in 7.9: their start costs more than they save)
 parallel_ft=true             # stage 5 fine-tunes both systems at once, each on half the cores (CPU: two 1-thread
                              # runs take 1.38x less wall time than two 2-thread runs in turn, benchmarks/README.md)
 ngpu=0                       # GPUs for training (torchrun when > 1)

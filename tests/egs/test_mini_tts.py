@@ -15,9 +15,7 @@ RECIPE = ROOT / "egs" / "mini_tts"
 
 
 def run(tmp, *args, **kw):
-    # --nj 1: the CI corpus' 7-utterance sets decode faster in one process than in two spawned ones
-    # (tests/decode/test_run.py runs the parallel decoding)
-    cmd = ["bash", str(RECIPE / "run.sh"), "--size", "ci", "--nj", "1", "--data-dir", str(tmp / "data"), "--exp-dir",
+    cmd = ["bash", str(RECIPE / "run.sh"), "--size", "ci", "--data-dir", str(tmp / "data"), "--exp-dir",
            str(tmp / "exp"), "--results", str(tmp / "RESULTS.md"), *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
