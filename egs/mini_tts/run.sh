@@ -64,6 +64,7 @@ manifests=$data_dir/manifests
 lang=$data_dir/lang_char
 wfst_lang=$lang; [ "$wfst_tokens" = phones ] && wfst_lang=$data_dir/lang_phone
 case $wfst_tokens in letters|phones) ;; *) echo "$0: --wfst-tokens must be letters or phones" >&2; exit 1 ;; esac
+case $parallel_ft in true|false) ;; *) echo "$0: --parallel-ft must be true or false" >&2; exit 1 ;; esac
 pt_ci=()  # the 2-minute CI corpus is smaller than one 160 s batch: 40 s updates, a log line every 5
 case $size in ci) pt=20; ft=20; pt_ci=(train.accum_grad=1 train.log_every=5) ;; small) pt=1500; ft=1500 ;;
   default|medium) pt=500; ft=1800 ;;

@@ -41,3 +41,10 @@ def test_study_checks_its_options():
         res = subprocess.run(["bash", "egs/mini_tts/run_study.sh", *args], cwd=ROOT, capture_output=True,
                              text=True, timeout=60)
         assert res.returncode != 0 and "run_study.sh: --" in res.stderr, args
+
+
+def test_mini_tts_checks_its_choices():
+    for args in (["--wfst-tokens", "bpe"], ["--parallel-ft", "yes"]):
+        res = subprocess.run(["bash", "egs/mini_tts/run.sh", *args], cwd=ROOT, capture_output=True, text=True,
+                             timeout=60)
+        assert res.returncode != 0 and f"run.sh: {args[0]} must be" in res.stderr, args
