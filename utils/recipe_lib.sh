@@ -10,6 +10,16 @@
 #       the WFST reads WFST_LANG/TLG.fst (default LANG; a phone lang dir for a model with a phone layer);
 #       several LM weights / word scores are a grid search. Each decode dir gets a .done marker
 #       naming the model file it decoded (skipped while that is current).
+#   decode_pending SYS_DIR LANG WFST_LANG MODEL NAME=CUTS...
+#       true if one of decode_sets_and_score's decode dirs is missing or stale; else logs them done
+#   decode_sets_and_score SYS_DIR LANG WFST_LANG NJ LM_WEIGHTS WORD_SCORES BEAM DTYPE MODEL NAME=CUTS...
+#       the same for several sets in one process (one pass of the network per utterance gives greedy and
+#       WFST; the model and graph load once): SYS_DIR/decode_NAME_{greedy,wfst}; the LM weight / word score
+#       grid is searched on the first set and its best pair decodes the others. All are redone unless every
+#       decode dir is current.
+#   beside LOG CMD...               CMD (a command or a shell function) in the background, its output in LOG;
+#   beside_wait                     then waits for every such job: beside_rc[i] / beside_logs[i] are the i-th
+#                                   job's exit status and log (INT / TERM meanwhile are passed on to the jobs)
 #   run_command [FILE...]           ./run.sh and every option whose value differs from its default in
 #                                   the option blocks of FILEs (default: the script itself), so the
 #                                   recorded command is never a retyped list that can drift
@@ -41,12 +51,11 @@ stage_end() { echo "$1 end $(date +%s)" >> "$exp_dir/stage_times.txt"; }
 
 decode_and_score() {
   local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} dtype=${9:-fp32} \
-    ckpt=$1/${10:-best.pt} wlang=${11:-$4} m dir model mark
+    ckpt=$1/${10:-best.pt} wlang=${11:-$4} m dir mark
   [ -f "$ckpt" ] || { echo "$0: $ckpt does not exist; run the fine-tuning stage" >&2; return 1; }
-  model="$(realpath "$ckpt") $(stat -c '%s %Y' "$ckpt")"
   for m in greedy wfst; do
     dir=$sys/decode_${name}_$m
-    mark="$model $([ $m = wfst ] && echo "$wlang" || echo "$lang")"  # what this decode read
+    mark=$(decode_mark "$ckpt" "$([ $m = wfst ] && echo "$wlang" || echo "$lang")")  # what this decode read
     if [ -f "$dir/.done" ] && [ "$(cat "$dir/.done")" = "$mark" ]; then
       log "  already done: $dir (delete $dir/.done to redo)"; continue
     fi
@@ -63,6 +72,68 @@ decode_and_score() {
     utils/score.sh --utt2spk "$dir/utt2spk" "$dir/ref.txt" "$dir/hyp.txt" "$dir/scoring"
     echo "$mark" > "$dir/.done"
   done
+}
+
+decode_mark() {  # CKPT LANG: what a decode dir read (the model file as it was, the lang dir)
+  echo "$(realpath "$1") $(stat -c '%s %Y' "$1") $2"
+}
+
+decode_pending() {
+  local sys=$1 lang=$2 wlang=$3 ckpt=$1/$4 spec m dirs=()
+  shift 4
+  [ -f "$ckpt" ] || return 0  # decode_sets_and_score names what is missing
+  for spec in "$@"; do
+    for m in greedy wfst; do
+      dirs+=("$sys/decode_${spec%%=*}_$m")
+      [ -f "${dirs[-1]}/.done" ] && [ "$(cat "${dirs[-1]}/.done")" = "$(decode_mark "$ckpt" "$([ $m = wfst ] && echo "$wlang" || echo "$lang")")" ] || return 0
+    done
+  done
+  for m in "${dirs[@]}"; do log "  already done: $m (delete $m/.done to redo)"; done
+  return 1
+}
+
+decode_sets_and_score() {
+  local sys=$1 lang=$2 wlang=$3 nj=$4 lmw=$5 ws=$6 beam=$7 dtype=$8 ckpt=$1/$9 spec m i sets=() dirs=() marks=()
+  shift 9
+  [ -f "$ckpt" ] || { echo "$0: $ckpt does not exist; run the fine-tuning stage" >&2; return 1; }
+  decode_pending "$sys" "$lang" "$wlang" "${ckpt##*/}" "$@" || return 0
+  for spec in "$@"; do
+    sets+=("$spec")
+    for m in greedy wfst; do
+      dirs+=("$sys/decode_${spec%%=*}_$m"); marks+=("$(decode_mark "$ckpt" "$([ $m = wfst ] && echo "$wlang" || echo "$lang")")")
+      rm -f "${dirs[-1]}/.done"
+    done
+  done
+  # shellcheck disable=SC2086  # lmw / ws may hold several values (grid search)
+  ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$ckpt" --cuts "${sets[@]}" --method greedy wfst \
+    --lang-dir "$lang" --graph "$wlang/TLG.fst" --wfst-lang-dir "$wlang" --lm-weight $lmw --word-score $ws \
+    --tune-on "${sets[0]%%=*}" --beam "$beam" --out-dir "$sys/decode_{set}_{method}" --nj "$nj" \
+    --dtype "$dtype" >/dev/null
+  for i in "${!dirs[@]}"; do
+    utils/score.sh --utt2spk "${dirs[$i]}/utt2spk" "${dirs[$i]}/ref.txt" "${dirs[$i]}/hyp.txt" "${dirs[$i]}/scoring"
+    echo "${marks[$i]}" > "${dirs[$i]}/.done"
+  done
+}
+
+beside_pids=(); beside_logs=(); beside_rc=()
+beside() {
+  local log=$1; shift
+  mkdir -p "$(dirname "$log")"
+  "$@" > "$log" 2>&1 &
+  beside_pids+=($!); beside_logs+=("$log")
+  trap '[ ${#beside_pids[@]} -eq 0 ] || kill "${beside_pids[@]}" 2>/dev/null' INT TERM  # each job stops cleanly
+}
+
+beside_wait() {
+  local i rc
+  beside_rc=()
+  for i in "${!beside_pids[@]}"; do
+    rc=0; wait "${beside_pids[$i]}" || rc=$?
+    while [ $rc -gt 128 ] && kill -0 "${beside_pids[$i]}" 2>/dev/null; do rc=0; wait "${beside_pids[$i]}" || rc=$?; done  # a trap ran
+    beside_rc+=("$rc")
+  done
+  trap - INT TERM
+  beside_pids=()
 }
 
 run_command() {

@@ -40,8 +40,9 @@ avg=1                        # decode best.pt (best dev score) or, N > 1, the av
 amp=                         # train.amp of pre-training and fine-tuning (default: the confs'): auto | bf16 | none
 decode_dtype=fp32            # decoding precision: fp32 | bf16 | auto (bf16 where the CPU has it); bf16
                              # pays from ~5 M parameters (benchmarks/README.md), s3l-mini is faster in fp32
-nj=1                         # parallel decoding jobs per decode (one process decodes a ~100-utterance set of the
-                             # default corpus in 6.1 s, two spawned ones in 7.9: their start costs more than they save)
+nj=1                         # decoding processes per system: 1 decodes dev, test and test-other greedy and with the WFST
+                             # from one pass of the network, the two systems side by side; N > 1 shards each set
+                             # over N spawned processes (their start costs more than they save on ~100 utterances)
 parallel_ft=true             # stage 5 fine-tunes both systems at once, each on half the cores (CPU: two 1-thread
                              # runs take 1.38x less wall time than two 2-thread runs in turn, benchmarks/README.md)
 ngpu=0                       # GPUs for training (torchrun when > 1)
@@ -171,11 +172,10 @@ systems="finetune"
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   stage_begin 5
-  pids=(); running=(); failed=()
+  running=(); failed=()
   pending=0; for sys in $systems; do [ -f "$exp_dir/$sys/.done" ] || pending=$((pending + 1)); done
   together=$parallel_ft; [ "$ngpu" -gt 0 ] || [ $pending -lt 2 ] && together=false  # GPUs: one run on all of them
   threads=$(( $(nproc) / 2 )); [ $threads -ge 1 ] || threads=1
-  trap '[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null' INT TERM  # each trainer checkpoints and stops
   for sys in $systems; do
     extra=()
     if [ $sys = finetune_scratch ]; then
@@ -195,25 +195,20 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
       ${amp:+train.amp=$amp} "${extra[@]}")
     [ "$wfst_tokens" = phones ] && cmd+=(finetune.aux_lang_dir=$wfst_lang finetune.best_metric=aux_error_rate)
     if [ "$together" = true ]; then
-      mkdir -p "$exp_dir/$sys/log"
       log "  beside the other system, $threads thread(s) each; its output: $exp_dir/$sys/log/stage5.log"
-      "${cmd[@]}" train.num_threads=$threads > "$exp_dir/$sys/log/stage5.log" 2>&1 &
-      pids+=($!); running+=($sys)
+      beside "$exp_dir/$sys/log/stage5.log" "${cmd[@]}" train.num_threads=$threads  # INT / TERM: it checkpoints, stops
+      running+=($sys)
     else
       "${cmd[@]}"
       touch "$exp_dir/$sys/.done"
     fi
   done
-  for i in "${!pids[@]}"; do
-    rc=0; wait "${pids[$i]}" || rc=$?
-    while [ $rc -gt 128 ] && kill -0 "${pids[$i]}" 2>/dev/null; do rc=0; wait "${pids[$i]}" || rc=$?; done  # a trap ran
-    if [ $rc -eq 0 ]; then touch "$exp_dir/${running[$i]}/.done"; else failed+=("${running[$i]}"); fi
-  done
-  trap - INT TERM
-  for sys in "${failed[@]}"; do
-    echo "$0: fine-tuning $exp_dir/$sys failed (re-run stage 5 to resume it); the end of its log" \
-      "$exp_dir/$sys/log/stage5.log:" >&2
-    tail -n 25 "$exp_dir/$sys/log/stage5.log" >&2
+  beside_wait
+  for i in "${!beside_rc[@]}"; do
+    if [ "${beside_rc[$i]}" -eq 0 ]; then touch "$exp_dir/${running[$i]}/.done"; continue; fi
+    echo "$0: fine-tuning $exp_dir/${running[$i]} failed (re-run stage 5 to resume it); the end of its log" \
+      "${beside_logs[$i]}:" >&2
+    tail -n 25 "${beside_logs[$i]}" >&2; failed+=("${running[$i]}")
   done
   [ ${#failed[@]} -eq 0 ] || exit 1
   for sys in $systems; do
@@ -226,17 +221,29 @@ fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   stage_begin 6
+  sets=(dev=$manifests/cuts_dev-clean.jsonl.gz test=$manifests/cuts_test-clean.jsonl.gz)
+  [ -f $manifests/cuts_test-other.jsonl.gz ] && sets+=(test_other=$manifests/cuts_test-other.jsonl.gz)  # voices that no train speaker shares
+  together=false; [ "$systems" != "${systems% *}" ] && [ "$nj" -eq 1 ] && [ "$(nproc)" -gt 1 ] && together=true
+  running=(); failed=()
   for sys in $systems; do
-    d=$exp_dir/$sys
-    log "Stage 6: decoding ($sys, $model): LM weight / word score grid on dev, then greedy and WFST on test (and test-other)"
-    decode_and_score "$d" $manifests/cuts_dev-clean.jsonl.gz dev $lang $nj "$lm_weights" "$word_scores" $beam $decode_dtype $model $wfst_lang
-    read -r lmw ws < <(python3 -c "import json; s=json.load(open('$d/decode_dev_wfst/stats.json')); \
-print(s['lm_weight'], s['word_score'])")
-    decode_and_score "$d" $manifests/cuts_test-clean.jsonl.gz test $lang $nj "$lmw" "$ws" $beam $decode_dtype $model $wfst_lang
-    if [ -f $manifests/cuts_test-other.jsonl.gz ]; then  # voices that no train speaker shares
-      decode_and_score "$d" $manifests/cuts_test-other.jsonl.gz test_other $lang $nj "$lmw" "$ws" $beam $decode_dtype $model $wfst_lang
+    log "Stage 6: decoding ($sys, $model): ${sets[*]%%=*}, greedy and WFST from one pass of the network; the LM weight" \
+      "/ word score grid on dev"
+    decode_pending "$exp_dir/$sys" $lang $wfst_lang $model "${sets[@]}" || continue
+    args=("$exp_dir/$sys" $lang $wfst_lang $nj "$lm_weights" "$word_scores" $beam $decode_dtype $model "${sets[@]}")
+    if [ $together = true ]; then  # one thread each
+      log "  beside the other system; its output: $exp_dir/$sys/log/stage6.log"
+      beside "$exp_dir/$sys/log/stage6.log" decode_sets_and_score "${args[@]}"; running+=($sys)
+    else
+      decode_sets_and_score "${args[@]}"
     fi
   done
+  beside_wait
+  for i in "${!beside_rc[@]}"; do
+    [ "${beside_rc[$i]}" -eq 0 ] && continue
+    echo "$0: decoding $exp_dir/${running[$i]} failed (re-run stage 6); the end of its log ${beside_logs[$i]}:" >&2
+    tail -n 25 "${beside_logs[$i]}" >&2; failed+=("${running[$i]}")
+  done
+  [ ${#failed[@]} -eq 0 ] || exit 1
   stage_end 6
 fi
 

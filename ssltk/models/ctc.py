@@ -84,17 +84,25 @@ class CTCModel(nn.Module):
 def load_ctc_model(path, device="cpu", head: str = "ctc") -> tuple[CTCModel, list[str] | None]:
     """(CTCModel in eval mode whose output layer is the checkpoint's `head` ("ctc", or "ctc_aux": the
     auxiliary one), its token symbols if the checkpoint carries them) from a fine-tuned ssltk
-    checkpoint or a transformers *ForCTC import."""
+    checkpoint or a transformers *ForCTC import. head "both" keeps both layers as they were trained
+    (`model(..., head="both")` then gives both from one encoder pass) and returns the "ctc" tokens."""
     from ssltk.models.checkpoint import CheckpointError, load_checkpoint, sub_state
 
+    if head not in ("ctc", "ctc_aux", "both"):
+        raise ValueError(f"head must be ctc, ctc_aux or both, not {head!r}")
     ckpt = load_checkpoint(path)
-    if f"{head}.weight" not in ckpt["model"]:
-        what = "auxiliary CTC output layer (finetune.aux_lang_dir)" if head == "ctc_aux" else "CTC output layer"
-        raise CheckpointError(f"{path} has no {what}; fine-tune it first (python -m ssltk.bin.finetune)")
-    cfg = ckpt["config"]
-    model = CTCModel(build_encoder(cfg), int(ckpt["model"][f"{head}.weight"].shape[0]), upsample=ctc_upsample(cfg))
-    model.encoder.load_state_dict(sub_state(ckpt["model"], "encoder."))
-    model.ctc.load_state_dict(sub_state(ckpt["model"], f"{head}."))
+    for layer in ("ctc", "ctc_aux") if head == "both" else (head,):
+        if f"{layer}.weight" not in ckpt["model"]:
+            what = "auxiliary CTC output layer (finetune.aux_lang_dir)" if layer == "ctc_aux" else "CTC output layer"
+            raise CheckpointError(f"{path} has no {what}; fine-tune it first (python -m ssltk.bin.finetune)")
+    cfg, state = ckpt["config"], ckpt["model"]
+    first = "ctc_aux" if head == "ctc_aux" else "ctc"
+    model = CTCModel(build_encoder(cfg), int(state[f"{first}.weight"].shape[0]), upsample=ctc_upsample(cfg),
+                     aux_vocab_size=int(state["ctc_aux.weight"].shape[0]) if head == "both" else 0)
+    model.encoder.load_state_dict(sub_state(state, "encoder."))
+    model.ctc.load_state_dict(sub_state(state, f"{first}."))
+    if head == "both":
+        model.ctc_aux.load_state_dict(sub_state(state, "ctc_aux."))
     if model.upsample is not None:
-        model.upsample.load_state_dict(sub_state(ckpt["model"], "upsample."))
+        model.upsample.load_state_dict(sub_state(state, "upsample."))
     return model.to(device).eval(), ckpt.get("aux_tokens" if head == "ctc_aux" else "tokens")

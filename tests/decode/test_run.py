@@ -120,11 +120,13 @@ def test_multichannel_audio_is_refused_unless_downmixing(model, tmp_path, capsys
     assert json.loads(capsys.readouterr().out)["utterances"] == 1
 
 
-def test_a_phone_head_beside_letters_trains_and_decodes_through_its_lexicon(model, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def two_heads(model, tmp_path_factory):
+    """The tiny model fine-tuned with a letter layer and, beside it, a phone layer over a lexicon."""
     from ssltk.data.tokens import LexiconTokenizer
     from ssltk.decode.lang import prepare_lang as make_lang
-    from ssltk.models.checkpoint import load_checkpoint
 
+    tmp_path = tmp_path_factory.mktemp("heads")
     lexicon = {"THE": ["D", "@"], "CAT": ["k", "a", "t"], "SAT": ["s", "a", "t"], "A": ["@"], "DOG": ["d", "0", "g"],
                "RAN": ["r", "a", "n"], "MAT": ["m", "a", "t"]}
     texts = ["THE CAT SAT", "A DOG RAN", "THE MAT", "A CAT"] * 3
@@ -137,17 +139,67 @@ def test_a_phone_head_beside_letters_trains_and_decodes_through_its_lexicon(mode
                                       "train.max_updates=2", "train.valid_every=2", "data.num_workers=0",
                                       "train.progress_bar=false"])
     finetune(cfg, tmp_path / "ft", init=latest_checkpoint(d / "pt"))
-    best = load_checkpoint(tmp_path / "ft" / "best.pt")
+    return {"dir": tmp_path, "ckpt": tmp_path / "ft" / "best.pt", "phones": tmp_path / "phones"}
+
+
+def test_a_phone_head_beside_letters_trains_and_decodes_through_its_lexicon(model, two_heads, tmp_path, capsys):
+    from ssltk.models.checkpoint import load_checkpoint
+
+    best = load_checkpoint(two_heads["ckpt"])
     assert best["aux_tokens"][1:4] == ["0", "@", "D"] and best["model"]["ctc_aux.weight"].shape[0] == 13
     assert "aux_error_rate" in best["best_valid"] and "loss_aux" in best["best_valid"]
     capsys.readouterr()
-    decode.main(["--ckpt", str(tmp_path / "ft" / "best.pt"), "--cuts", str(model["dev"]), "--method", "wfst",
-                 "--graph", str(tmp_path / "phones" / "TLG.fst"), "--lang-dir", str(tmp_path / "phones"),
+    decode.main(["--ckpt", str(two_heads["ckpt"]), "--cuts", str(model["dev"]), "--method", "wfst",
+                 "--graph", str(two_heads["phones"] / "TLG.fst"), "--lang-dir", str(two_heads["phones"]),
                  "--out-dir", str(tmp_path / "wfst")])
     assert json.loads(capsys.readouterr().out)["utterances"] == 3  # the phone layer read by the phone graph
     with pytest.raises(SystemExit, match="greedy decoding gives units, not words"):
-        decode.main(["--ckpt", str(tmp_path / "ft" / "best.pt"), "--cuts", str(model["dev"]), "--method", "greedy",
-                     "--lang-dir", str(tmp_path / "phones"), "--out-dir", str(tmp_path / "greedy")])
+        decode.main(["--ckpt", str(two_heads["ckpt"]), "--cuts", str(model["dev"]), "--method", "greedy",
+                     "--lang-dir", str(two_heads["phones"]), "--out-dir", str(tmp_path / "greedy")])
+
+
+def test_several_sets_and_both_methods_from_one_pass_equal_separate_decodes(model, two_heads, tmp_path, capsys):
+    """One process decodes dev and test greedy (letter layer) and with the WFST (phone layer): the same
+    hypotheses as four separate decodes, and test is decoded with the LM weight / word score dev picked."""
+    ckpt, phones, lang0 = str(two_heads["ckpt"]), str(two_heads["phones"]), str(model["dir"] / "lang0")
+    sets = {"dev": str(model["dev"]), "test": str(model["train"])}
+    wfst = ["--graph", f"{phones}/TLG.fst", "--beam", "8"]
+    capsys.readouterr()
+    decode.main(["--ckpt", ckpt, "--cuts", *(f"{k}={v}" for k, v in sets.items()), "--method", "greedy", "wfst",
+                 "--lang-dir", lang0, "--wfst-lang-dir", phones, *wfst, "--lm-weight", "0.5", "2",
+                 "--word-score", "-1", "1", "--tune-on", "dev", "--out-dir", str(tmp_path / "one" / "{set}_{method}")])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(x["set"], x["method"]) for x in lines] == [("dev", "greedy"), ("dev", "wfst"), ("test", "greedy"),
+                                                         ("test", "wfst")]
+    dev, test = lines[1], lines[3]
+    assert dev["tuned_on"] == test["tuned_on"] == "dev" and lines[0]["tuned_on"] is None
+    assert dev["heads_per_pass"] == 2  # the letter and phone layers read one encoder pass
+    assert (test["lm_weight"], test["word_score"]) == (dev["lm_weight"], dev["word_score"])
+    assert (tmp_path / "one" / "dev_wfst" / "grid.json").exists() and not (tmp_path / "one" / "test_wfst" / "grid.json").exists()
+    for name, cuts in sets.items():
+        decode.main(["--ckpt", ckpt, "--cuts", cuts, "--method", "greedy", "--lang-dir", lang0,
+                     "--out-dir", str(tmp_path / "apart" / f"{name}_greedy")])
+        decode.main(["--ckpt", ckpt, "--cuts", cuts, "--method", "wfst", "--lang-dir", phones, *wfst,
+                     "--lm-weight", str(dev["lm_weight"]), "--word-score", str(dev["word_score"]),
+                     "--out-dir", str(tmp_path / "apart" / f"{name}_wfst")])
+        for m in ("greedy", "wfst"):
+            one, apart = tmp_path / "one" / f"{name}_{m}", tmp_path / "apart" / f"{name}_{m}"
+            assert (one / "hyp.txt").read_text() == (apart / "hyp.txt").read_text()
+            assert (one / "ref.txt").read_text() == (apart / "ref.txt").read_text()
+
+
+def test_several_sets_need_an_output_pattern_and_a_known_tuning_set(model, tmp_path):
+    base = ["--ckpt", str(model["ckpt"]), "--lang-dir", str(model["dir"] / "lang0")]
+    with pytest.raises(SystemExit, match=r"must contain \{set\} to decode several sets \(dev, test\)"):
+        decode.main([*base, "--cuts", f"dev={model['dev']}", f"test={model['train']}", "--out-dir", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"must contain \{method\}"):
+        decode.main([*base, "--cuts", str(model["dev"]), "--method", "greedy", "wfst", "--out-dir", str(tmp_path)])
+    with pytest.raises(SystemExit, match="only {set} and {method}"):
+        decode.main([*base, "--cuts", str(model["dev"]), "--out-dir", str(tmp_path / "{sets}")])
+    with pytest.raises(SystemExit, match="two sets named 'dev'"):
+        decode.main([*base, "--cuts", f"dev={model['dev']}", f"dev={model['train']}", "--out-dir", str(tmp_path / "{set}")])
+    with pytest.raises(SystemExit, match=r"--tune-on test: not one of the sets decoded \(dev\)"):
+        decode.main([*base, "--cuts", str(model["dev"]), "--tune-on", "test", "--out-dir", str(tmp_path)])
 
 
 def prepare_lang_arpa(texts, lang_dir):

@@ -1,6 +1,7 @@
 """egs/mini_tts end to end on its CI corpus (every stage, a few updates each), and interrupt + rerun."""
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -131,6 +132,23 @@ def test_a_failed_fine_tuning_names_its_log_and_is_not_done(tmp_path, finished):
         assert f"fine-tuning {tmp_path / 'exp' / system} failed" in out, out
         assert not (tmp_path / "exp" / system / ".done").exists()
     assert out.count("no_such_key") >= 2 and "beside the other system" in out
+
+
+def test_a_failed_decoding_names_its_log_and_is_not_done(tmp_path, finished):
+    """Stage 6 decodes both systems at once, each in one process: a failure in either is reported with
+    the end of its log, and no decode dir is marked done."""
+    done, _ = finished
+    os.symlink(done / "data", tmp_path / "data")
+    for system in ("finetune", "finetune_scratch"):
+        (tmp_path / "exp" / system).mkdir(parents=True)
+        shutil.copy(done / "exp" / system / "best.pt", tmp_path / "exp" / system / "best.pt")
+    proc = run(tmp_path, "--stage", "6", "--stop-stage", "6", "--beam", "wide")
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0
+    for system in ("finetune", "finetune_scratch"):
+        assert f"decoding {tmp_path / 'exp' / system} failed (re-run stage 6)" in out, out
+        assert not list((tmp_path / "exp" / system).glob("decode_*/.done"))
+    assert out.count("invalid float value: 'wide'") >= 2 and "beside the other system" in out
 
 
 def test_synthesis_is_byte_reproducible(tmp_path):
