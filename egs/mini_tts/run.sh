@@ -6,7 +6,7 @@
 # lexicon), decodes (greedy letters; WFST over the phones with a lexicon and an n-gram LM) and scores;
 # the same fine-tuning from scratch shows what pre-training buys (RESULTS.md).
 #
-#   ./run.sh                          # everything (16-19 minutes on 2 cores, up to 29 on slow VMs: README)
+#   ./run.sh                          # everything (14-22 minutes on 2 cores with the hour of the VM, more on slower VMs: README)
 #   ./run.sh --pt-updates 1500 --finetune-labels 10m --exp-dir exp_sewd_10m   # longer pre-training, 10 min of labels
 #   ./run.sh --preset s3l-mini-40ms --pt-updates 1500 --exp-dir exp_s3l       # S3LSpeech teacher-student (conf/pretrain_s3l.yaml)
 #   ./run_study.sh --help             # the batch-size and SEW-D papers' findings in miniature
