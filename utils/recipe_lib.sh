@@ -118,6 +118,7 @@ decode_sets_and_score() {
 beside_pids=(); beside_logs=(); beside_rc=()
 beside() {
   local log=$1; shift
+  [ ${#beside_pids[@]} -gt 0 ] || { beside_logs=(); beside_rc=(); }  # a new group of jobs
   mkdir -p "$(dirname "$log")"
   "$@" > "$log" 2>&1 &
   beside_pids+=($!); beside_logs+=("$log")

@@ -48,3 +48,19 @@ def test_mini_tts_checks_its_choices():
         res = subprocess.run(["bash", "egs/mini_tts/run.sh", *args], cwd=ROOT, capture_output=True, text=True,
                              timeout=60)
         assert res.returncode != 0 and f"run.sh: {args[0]} must be" in res.stderr, args
+
+
+def test_beside_reports_each_group_of_jobs_with_its_own_logs(tmp_path):
+    """utils/recipe_lib.sh's beside / beside_wait (stages 5 and 6 of mini_tts run both systems with them):
+    exit statuses and logs belong to the jobs since the last wait, shell functions included."""
+    script = f"""set -euo pipefail
+. utils/recipe_lib.sh
+beside {tmp_path}/a.log bash -c 'echo a; exit 0'; beside {tmp_path}/b.log bash -c 'echo b; exit 3'
+beside_wait; echo "${{beside_rc[*]}} | ${{beside_logs[*]}}"
+f() {{ echo "f says $1"; return "$1"; }}
+beside {tmp_path}/c.log f 5; beside_wait; echo "${{beside_rc[*]}} | ${{beside_logs[*]}}"
+"""
+    res = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [f"0 3 | {tmp_path}/a.log {tmp_path}/b.log", f"5 | {tmp_path}/c.log"]
+    assert (tmp_path / "b.log").read_text() == "b\n" and (tmp_path / "c.log").read_text() == "f says 5\n"
