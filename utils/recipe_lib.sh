@@ -9,7 +9,8 @@
 #       ssltk.bin.average) into SYS_DIR/decode_NAME_{greedy,wfst}, each scored with utils/score.sh;
 #       the WFST reads WFST_LANG/TLG.fst (default LANG; a phone lang dir for a model with a phone layer);
 #       several LM weights / word scores are a grid search. Each decode dir gets a .done marker
-#       naming the model file it decoded (skipped while that is current).
+#       naming the model file it decoded (both are skipped while they are current): decode_sets_and_score
+#       with one set.
 #   decode_pending SYS_DIR LANG WFST_LANG MODEL NAME=CUTS...
 #       true if one of decode_sets_and_score's decode dirs is missing or stale; else logs them done
 #   decode_sets_and_score SYS_DIR LANG WFST_LANG NJ LM_WEIGHTS WORD_SCORES BEAM DTYPE MODEL NAME=CUTS...
@@ -49,29 +50,8 @@ finished_checkpoint() {
 stage_begin() { mkdir -p "$exp_dir"; echo "$1 begin $(date +%s)" >> "$exp_dir/stage_times.txt"; }
 stage_end() { echo "$1 end $(date +%s)" >> "$exp_dir/stage_times.txt"; }
 
-decode_and_score() {
-  local sys=$1 cuts=$2 name=$3 lang=$4 nj=$5 lmw=${6:-1} ws=${7:-0} beam=${8:-16} dtype=${9:-fp32} \
-    ckpt=$1/${10:-best.pt} wlang=${11:-$4} m dir mark
-  [ -f "$ckpt" ] || { echo "$0: $ckpt does not exist; run the fine-tuning stage" >&2; return 1; }
-  for m in greedy wfst; do
-    dir=$sys/decode_${name}_$m
-    mark=$(decode_mark "$ckpt" "$([ $m = wfst ] && echo "$wlang" || echo "$lang")")  # what this decode read
-    if [ -f "$dir/.done" ] && [ "$(cat "$dir/.done")" = "$mark" ]; then
-      log "  already done: $dir (delete $dir/.done to redo)"; continue
-    fi
-    rm -f "$dir/.done"
-    if [ $m = greedy ]; then
-      ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$ckpt" --cuts "$cuts" --method greedy \
-        --lang-dir "$lang" --out-dir "$dir" --nj "$nj" --dtype "$dtype" >/dev/null
-    else
-      # shellcheck disable=SC2086  # lmw / ws may hold several values (grid search)
-      ${decode_cmd:-} python3 -m ssltk.bin.decode --ckpt "$ckpt" --cuts "$cuts" --method wfst \
-        --graph "$wlang/TLG.fst" --lang-dir "$wlang" --lm-weight $lmw --word-score $ws --beam "$beam" \
-        --out-dir "$dir" --nj "$nj" --dtype "$dtype" >/dev/null
-    fi
-    utils/score.sh --utt2spk "$dir/utt2spk" "$dir/ref.txt" "$dir/hyp.txt" "$dir/scoring"
-    echo "$mark" > "$dir/.done"
-  done
+decode_and_score() {  # one set: decode_sets_and_score's greedy + WFST for NAME=CUTS
+  decode_sets_and_score "$1" "$4" "${11:-$4}" "$5" "${6:-1}" "${7:-0}" "${8:-16}" "${9:-fp32}" "${10:-best.pt}" "$3=$2"
 }
 
 decode_mark() {  # CKPT LANG: what a decode dir read (the model file as it was, the lang dir)

@@ -32,21 +32,29 @@ from ssltk.data.tokens import normalize_text
 log = logging.getLogger(__name__)
 
 
+def load_for_decoding(ckpt, device: str, heads: tuple[str, ...] = ("ctc",), amp: str = "none"):
+    """The CTC model with the output layers `heads` ("both" when there are two), ready for `amp`."""
+    from ssltk.models.ctc import load_ctc_model
+    from ssltk.models.precision import cast_for_bf16_inference
+
+    model, _ = load_ctc_model(str(ckpt), device, "both" if len(heads) > 1 else heads[0])
+    if amp == "bf16":
+        cast_for_bf16_inference(model)
+    return model
+
+
 def _posteriors(ckpt: str, cuts: list, device: str, threads: int, downmix: bool = False,
-                amp: str = "none", heads: tuple[str, ...] = ("ctc",)) -> tuple[dict, dict]:
+                amp: str = "none", heads: tuple[str, ...] = ("ctc",), model=None) -> tuple[dict, dict]:
     """Per-utterance CTC log-probs (T, V, fp32) of each output layer in `heads` ("ctc", "ctc_aux"),
     {head: {utt: log-probs}}, from one encoder pass per utterance, and its forward times; batch 1,
-    under `amp` (none | bf16)."""
+    under `amp` (none | bf16). `model`: one already loaded by load_for_decoding (else loaded here)."""
     from ssltk.data.dataset import AudioBatchDataset
-    from ssltk.models.ctc import load_ctc_model
     from ssltk.data.config import DataConfig
-    from ssltk.models.precision import autocast, cast_for_bf16_inference
+    from ssltk.models.precision import autocast
 
     torch.set_num_threads(threads)
     both = len(heads) > 1
-    model, _ = load_ctc_model(ckpt, device, "both" if both else heads[0])
-    if amp == "bf16":
-        cast_for_bf16_inference(model)
+    model = model if model is not None else load_for_decoding(ckpt, device, heads, amp)
     ds = AudioBatchDataset(DataConfig(min_samples=0, max_samples=10**9, resample=True, downmix=downmix), crop=False)
     out, times = {h: {} for h in heads}, {}
     with torch.inference_mode(), autocast(amp, torch.device(device)):
@@ -107,11 +115,12 @@ def model_tokenizer(ckpt, lang_dir) -> tuple[object, str]:
 
 
 def posteriors(ckpt, cuts: list, device: str, nj: int, threads: int, downmix: bool,
-               amp: str = "none", heads: tuple[str, ...] = ("ctc",)) -> tuple[dict, dict]:
+               amp: str = "none", heads: tuple[str, ...] = ("ctc",), model=None) -> tuple[dict, dict]:
     """{head: {utt: CTC log-probs}} of every cut and the forward times, in `nj` processes (round-robin
-    shards); heads: ("ctc",), ("ctc_aux",) or ("ctc", "ctc_aux") (one encoder pass for both)."""
+    shards, each loading the model); heads: ("ctc",), ("ctc_aux",) or ("ctc", "ctc_aux") (one encoder
+    pass for both). With nj 1, `model` (load_for_decoding) spares loading it again."""
     if nj <= 1:
-        return _posteriors(str(ckpt), cuts, device, threads, downmix, amp, heads)
+        return _posteriors(str(ckpt), cuts, device, threads, downmix, amp, heads, model)
     shards = [cuts[i::nj] for i in range(nj)]
     with ProcessPoolExecutor(nj, mp_context=get_context("spawn")) as pool:
         parts = list(pool.map(_posteriors, [str(ckpt)] * nj, shards, [device] * nj, [threads] * nj, [downmix] * nj,
@@ -242,6 +251,7 @@ def decode_sets(ckpt: str | Path, sets: dict[str, str | Path], out_dirs: dict[tu
                for m in methods]
     heads = tuple(sorted({r["head"] for r in readers}))  # ("ctc",), ("ctc_aux",) or both
     amp = log_amp({"fp32": "none"}.get(dtype, dtype), torch.device(device), key="--dtype")
+    model = load_for_decoding(ckpt, device, heads, amp) if nj <= 1 else None  # once for every set
     order = sorted(sets, key=lambda n: n != tune_on)  # the tuning set first
     tuned, results = {}, {}
     for name in order:
@@ -249,7 +259,7 @@ def decode_sets(ckpt: str | Path, sets: dict[str, str | Path], out_dirs: dict[tu
         refs = {c.id: normalize_text(" ".join(s.text or "" for s in c.supervisions)) for c in cuts}
         spk = {c.id: (c.supervisions[0].speaker if c.supervisions and c.supervisions[0].speaker else c.id)
                for c in cuts}
-        logp, times = posteriors(ckpt, cuts, device, nj, threads, downmix, amp, heads)
+        logp, times = posteriors(ckpt, cuts, device, nj, threads, downmix, amp, heads, model)
         audio_s = sum(a for _, a in times.values())
         forward_s = sum(t for t, _ in times.values())
         for r in readers:
