@@ -23,6 +23,8 @@ single unpadded utterance of length T_i produces.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -128,9 +130,12 @@ class ContextNetwork(nn.Module):
         return torch.div(x_lens, self.squeeze, rounding_mode="floor") * self.squeeze
 
     def forward(self, x: torch.Tensor, x_lens: torch.Tensor | None = None,
-                return_layers: bool = False):
+                return_layers: bool = False,
+                after_layer: Callable[[int, torch.Tensor], torch.Tensor] | None = None):
         """x: (N, T, E) frames (masked already); x_lens: (N,). Returns (N, T, E)
-        (and the list of every block's output at the squeezed rate if return_layers)."""
+        (and the list of every block's output at the squeezed rate if return_layers).
+        after_layer(i, h): called after block i (1-based, also when LayerDrop skips it) with its
+        output at the squeezed rate; what it returns goes on to block i + 1 (intermediate CTC)."""
         n, t, e = x.shape
         s = self.squeeze
         pad = key_padding_mask(x_lens, t)
@@ -148,12 +153,13 @@ class ContextNetwork(nn.Module):
         h = self.dropout(h)
         rel = self.rel_pos(tq, h.device) if self.rel_pos is not None else None
         outputs = []
-        for layer in self.layers:
-            if self.training and self.layerdrop > 0 and float(torch.rand(())) < self.layerdrop:
-                continue
-            h = layer(h, h_pad, rel)
-            if return_layers:
-                outputs.append(h)
+        for i, layer in enumerate(self.layers, 1):
+            if not (self.training and self.layerdrop > 0 and float(torch.rand(())) < self.layerdrop):
+                h = layer(h, h_pad, rel)
+                if return_layers:
+                    outputs.append(h)
+            if after_layer is not None:
+                h = after_layer(i, h)
         if self.final_norm is not None:
             h = self.final_norm(h)
         if self.upsample is not None:

@@ -65,7 +65,7 @@ def _posteriors(ckpt: str, cuts: list, device: str, threads: int, downmix: bool 
                 raise ValueError(f"cannot decode cut {s.cut_id} ({s.source}): {s.reason}")
             wav = batch["audio"].to(device)
             start = time.perf_counter()
-            logits, lens = model(wav, batch["audio_lens"].to(device), head="both" if both else "ctc")
+            logits, lens = model(wav, batch["audio_lens"].to(device), head="both" if both else heads[0])
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
             times[cut.id] = (time.perf_counter() - start, wav.shape[1] / SAMPLE_RATE)

@@ -8,6 +8,12 @@ output layer (`upsample` CTC frames per encoder frame; ctc_upsample(cfg)), so le
 CTC has enough frames. An optional second output layer (`aux_vocab_size`) reads the same
 encoder for another token set, e.g. phones beside letters (multi-task CTC: letters give greedy
 words, phones feed a phone-lexicon WFST); `forward(..., head="ctc_aux")` returns its logits.
+With `aux_layer` k the auxiliary layer reads Transformer block k instead of the top (intermediate
+CTC, Lee & Watanabe, arXiv:2102.03216), and with `self_condition` the blocks above k read its
+predictions: block k's output plus a linear map of its posteriors (self-conditioned CTC, Nozaki &
+Komatsu, arXiv:2104.02724), so the letters above are predicted knowing the phones below. A squeezed
+context network (SEW) runs its blocks at 1/s of the frame rate; the auxiliary logits are repeated s
+times to the output frames.
 
     >>> from ssltk.models.presets import get_preset
     >>> model = CTCModel(build_encoder(get_preset("sewd-test")), vocab_size=30)
@@ -20,6 +26,7 @@ from __future__ import annotations
 import contextlib
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ssltk.context.transformer import Upsample
@@ -36,8 +43,17 @@ def ctc_upsample(cfg: ModelConfig) -> int:
 class CTCModel(nn.Module):
     def __init__(self, encoder: Wav2Vec2Encoder, vocab_size: int, masker: Masker | None = None,
                  final_dropout: float = 0.0, freeze_feature_encoder: bool = True, upsample: int = 1,
-                 aux_vocab_size: int = 0):
+                 aux_vocab_size: int = 0, aux_layer: int = 0, self_condition: bool = False):
         super().__init__()
+        if aux_layer and not aux_vocab_size:
+            raise ValueError("aux_layer needs an auxiliary output layer (aux_vocab_size)")
+        if aux_layer and not (isinstance(encoder, Wav2Vec2Encoder) and 1 <= aux_layer < encoder.num_layers):
+            top = encoder.num_layers if isinstance(encoder, Wav2Vec2Encoder) else None
+            raise ValueError(f"aux_layer={aux_layer}: the auxiliary layer reads a block below the top of a wav2vec 2.0 "
+                             f"family context network, 1 .. {top - 1 if top else '(none for this encoder)'} "
+                             "(0: the top, beside the main layer)")
+        if self_condition and not aux_layer:
+            raise ValueError("self_condition needs aux_layer (a block below the top for the layers above to read)")
         self.encoder = encoder
         self.masker = masker
         self.dropout = nn.Dropout(final_dropout)
@@ -50,6 +66,8 @@ class CTCModel(nn.Module):
         if self.ctc_aux is not None:
             nn.init.xavier_uniform_(self.ctc_aux.weight)
             nn.init.zeros_(self.ctc_aux.bias)
+        self.aux_layer = aux_layer
+        self.aux_cond = nn.Linear(aux_vocab_size, dim) if self_condition else None
         self.freeze_encoder = False
         if freeze_feature_encoder:  # frozen throughout (fairseq feature_grad_mult 0)
             for p in encoder.frontend.parameters():
@@ -65,44 +83,65 @@ class CTCModel(nn.Module):
             if self.masker.cfg.prob > 0:
                 mask = self.masker.time(lens, t)
             cmask = self.masker.channels(wav.shape[0], self.ctc.in_features, wav.device)
+        if head not in ("ctc", "ctc_aux", "both"):
+            raise ValueError(f"head must be ctc, ctc_aux or both, not {head!r}")
+        if head != "ctc" and self.ctc_aux is None:
+            raise ValueError("this CTC model has no auxiliary output layer (finetune.aux_lang_dir)")
         frozen = self.freeze_encoder and self.training
+        inner = {}
+        hook = {"after_layer": self._aux_hook(inner, frozen)} if self.aux_layer else {}  # wav2vec 2.0 family only
         with torch.no_grad() if frozen else contextlib.nullcontext():
-            out = self.encoder(wav, wav_lens, mask=mask, channel_mask=cmask)
+            out = self.encoder(wav, wav_lens, mask=mask, channel_mask=cmask, **hook)
         hidden, lens = out.hidden, out.hidden_lens
         if self.upsample is not None:
             hidden, lens = self.upsample(hidden), lens * self.upsample.factor
         hidden = self.dropout(hidden)
         if head == "ctc":
             return self.ctc(hidden), lens
-        if self.ctc_aux is None:
-            raise ValueError("this CTC model has no auxiliary output layer (finetune.aux_lang_dir)")
-        if head not in ("ctc_aux", "both"):
-            raise ValueError(f"head must be ctc, ctc_aux or both, not {head!r}")
-        return ((self.ctc(hidden), self.ctc_aux(hidden)) if head == "both" else self.ctc_aux(hidden)), lens
+        aux = self._to_output_rate(inner["aux"], hidden.shape[1]) if self.aux_layer else self.ctc_aux(hidden)
+        return ((self.ctc(hidden), aux) if head == "both" else aux), lens
+
+    def _aux_hook(self, inner: dict, frozen: bool):
+        """ContextNetwork's after_layer: block aux_layer's output -> auxiliary logits (kept in `inner`), and
+        with self-conditioning the output plus a linear map of their posteriors for the blocks above."""
+        def after_layer(i: int, h: torch.Tensor) -> torch.Tensor:
+            if i != self.aux_layer:
+                return h
+            with torch.enable_grad() if frozen else contextlib.nullcontext():  # output layers train under a freeze
+                inner["aux"] = self.ctc_aux(self.dropout(h))
+            return h if self.aux_cond is None else h + self.aux_cond(inner["aux"].softmax(-1).to(h.dtype))
+        return after_layer
+
+    def _to_output_rate(self, logits: torch.Tensor, t: int) -> torch.Tensor:
+        """Logits of a block at the squeezed rate (N, T', V) -> (N, t, V): each repeated s times, zero-padded;
+        frames past the output lengths (s * floor(T_i / s)) are padding either way."""
+        s = self.encoder.context.squeeze
+        logits = logits.repeat_interleave(s, dim=1) if s > 1 else logits
+        return F.pad(logits, (0, 0, 0, t - logits.shape[1])) if logits.shape[1] < t else logits[:, :t]
 
 
 def load_ctc_model(path, device="cpu", head: str = "ctc") -> tuple[CTCModel, list[str] | None]:
-    """(CTCModel in eval mode whose output layer is the checkpoint's `head` ("ctc", or "ctc_aux": the
-    auxiliary one), its token symbols if the checkpoint carries them) from a fine-tuned ssltk
-    checkpoint or a transformers *ForCTC import. head "both" keeps both layers as they were trained
-    (`model(..., head="both")` then gives both from one encoder pass) and returns the "ctc" tokens."""
-    from ssltk.models.checkpoint import CheckpointError, load_checkpoint, sub_state
+    """(CTCModel in eval mode with the checkpoint's output layer `head` ("ctc", or "ctc_aux": the auxiliary
+    one; call it with `model(..., head=head)`), the token symbols of that layer if the checkpoint carries
+    them) from a fine-tuned ssltk checkpoint or a transformers *ForCTC import. head "both" keeps both
+    layers (`model(..., head="both")` gives both from one encoder pass) and returns the "ctc" tokens. The
+    main layer is always there; the auxiliary one too when the main layer reads its predictions
+    (intermediate, self-conditioned CTC)."""
+    from ssltk.models.checkpoint import CheckpointError, load_checkpoint
 
     if head not in ("ctc", "ctc_aux", "both"):
         raise ValueError(f"head must be ctc, ctc_aux or both, not {head!r}")
     ckpt = load_checkpoint(path)
-    for layer in ("ctc", "ctc_aux") if head == "both" else (head,):
-        if f"{layer}.weight" not in ckpt["model"]:
+    cfg, state = ckpt["config"], ckpt["model"]
+    meta = ckpt.get("ctc") or {}
+    aux_layer, self_condition = int(meta.get("aux_layer", 0)), bool(meta.get("self_condition", False))
+    layers = ("ctc", "ctc_aux") if head != "ctc" or aux_layer else ("ctc",)
+    for layer in layers:
+        if f"{layer}.weight" not in state:
             what = "auxiliary CTC output layer (finetune.aux_lang_dir)" if layer == "ctc_aux" else "CTC output layer"
             raise CheckpointError(f"{path} has no {what}; fine-tune it first (python -m ssltk.bin.finetune)")
-    cfg, state = ckpt["config"], ckpt["model"]
-    first = "ctc_aux" if head == "ctc_aux" else "ctc"
-    model = CTCModel(build_encoder(cfg), int(state[f"{first}.weight"].shape[0]), upsample=ctc_upsample(cfg),
-                     aux_vocab_size=int(state["ctc_aux.weight"].shape[0]) if head == "both" else 0)
-    model.encoder.load_state_dict(sub_state(state, "encoder."))
-    model.ctc.load_state_dict(sub_state(state, f"{first}."))
-    if head == "both":
-        model.ctc_aux.load_state_dict(sub_state(state, "ctc_aux."))
-    if model.upsample is not None:
-        model.upsample.load_state_dict(sub_state(state, "upsample."))
+    model = CTCModel(build_encoder(cfg), int(state["ctc.weight"].shape[0]), upsample=ctc_upsample(cfg),
+                     aux_vocab_size=int(state["ctc_aux.weight"].shape[0]) if "ctc_aux" in layers else 0,
+                     aux_layer=aux_layer, self_condition=self_condition)
+    model.load_state_dict({k: v for k, v in state.items() if k.split(".", 1)[0] in model._modules})
     return model.to(device).eval(), ckpt.get("aux_tokens" if head == "ctc_aux" else "tokens")

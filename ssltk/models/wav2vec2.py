@@ -109,9 +109,9 @@ class Wav2Vec2Encoder(nn.Module):
 
     def forward(self, wav: torch.Tensor, wav_lens: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None, channel_mask: torch.Tensor | None = None,
-                return_layers: bool = False) -> EncoderOutput:
+                return_layers: bool = False, after_layer=None) -> EncoderOutput:
         """wav: (N, S) 16 kHz; wav_lens: (N,); mask: (N, T) frames to replace by the mask
-        embedding; channel_mask: (N, E) channels to zero."""
+        embedding; channel_mask: (N, E) channels to zero; after_layer: ContextNetwork.forward's."""
         if self.feature_grad_mult == 0 and self.training:
             with torch.no_grad():
                 feats, lens = self.frontend(wav, wav_lens)
@@ -128,7 +128,7 @@ class Wav2Vec2Encoder(nn.Module):
             x = torch.where(mask.unsqueeze(-1), self.mask_emb.to(x.dtype), x)
         if channel_mask is not None:
             x = x.masked_fill(channel_mask.unsqueeze(1), 0.0)
-        out = self.context(x, lens, return_layers=return_layers)
+        out = self.context(x, lens, return_layers=return_layers, after_layer=after_layer)
         hidden, layers = out if return_layers else (out, None)
         return EncoderOutput(hidden=hidden, hidden_lens=lens, features=feats, feature_pen=feature_pen,
                              layers=layers)

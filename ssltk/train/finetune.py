@@ -67,6 +67,12 @@ class FinetuneSettings:
     decoding with this lang dir reads the auxiliary layer."""
     aux_weight: float = 1.0
     """Weight of the auxiliary CTC loss (loss = CTC(lang_dir) + aux_weight * CTC(aux_lang_dir))."""
+    aux_layer: int = 0
+    """Transformer block (1 .. layers - 1) whose output the auxiliary layer reads (intermediate CTC); 0: the
+    top, beside the main layer. wav2vec 2.0-family models only."""
+    self_condition: bool = False
+    """With aux_layer: the blocks above it read the auxiliary layer's posteriors (self-conditioned CTC: block
+    aux_layer's output + Linear(posteriors)), so lang_dir's tokens are predicted knowing aux_lang_dir's."""
     freeze_feature_encoder: bool = True
     """Keep the feature encoder fixed (fairseq feature_grad_mult 0); false for from-scratch training."""
     freeze_updates: int = 0
@@ -237,6 +243,11 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         raise ConfigError(f"finetune.best_metric={cfg.finetune.best_metric!r}: one of {', '.join(BEST_METRICS)}")
     if cfg.finetune.best_metric == "aux_error_rate" and not cfg.finetune.aux_lang_dir:
         raise ConfigError("finetune.best_metric=aux_error_rate needs finetune.aux_lang_dir (the layer it scores)")
+    if (cfg.finetune.aux_layer or cfg.finetune.self_condition) and not cfg.finetune.aux_lang_dir:
+        raise ConfigError("finetune.aux_layer / finetune.self_condition need finetune.aux_lang_dir (the auxiliary "
+                          "layer's tokens)")
+    if cfg.finetune.self_condition and not cfg.finetune.aux_layer:
+        raise ConfigError("finetune.self_condition needs finetune.aux_layer (a block below the top, e.g. 2)")
     if not cfg.finetune.encoder_lr_scale > 0:
         raise ConfigError(f"finetune.encoder_lr_scale={cfg.finetune.encoder_lr_scale}: must be > 0 (1.0: one LR "
                           "for the whole model; to keep the encoder fixed use finetune.freeze_updates)")
@@ -246,6 +257,11 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         scratch = cfg.init.startswith("preset:")
         base = {"config": get_preset(cfg.init.split(":", 1)[1])} if scratch else load_checkpoint(cfg.init)
         model_cfg = finetune_model_config(base["config"], cfg)
+        if cfg.finetune.aux_layer and model_cfg.arch != "wav2vec2":
+            raise ConfigError(f"finetune.aux_layer: wav2vec 2.0-family models only, {cfg.init} is {model_cfg.arch}")
+        if not 0 <= cfg.finetune.aux_layer < model_cfg.context.layers:
+            raise ConfigError(f"finetune.aux_layer={cfg.finetune.aux_layer}: a block below the top of the context "
+                              f"network, 1 .. {model_cfg.context.layers - 1} (0: the top, beside the main layer)")
         if world.is_main:
             write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
         torch.manual_seed(cfg.train.seed)
@@ -262,14 +278,16 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         del base
         model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
                          cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg),
-                         aux_vocab_size=len(aux_tokenizer.symbols) if aux_tokenizer else 0).to(world.device)
+                         aux_vocab_size=len(aux_tokenizer.symbols) if aux_tokenizer else 0,
+                         aux_layer=cfg.finetune.aux_layer, self_condition=cfg.finetune.self_condition).to(world.device)
         ds = lambda perturb: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed, perturb=perturb,  # noqa: E731
                                                     aux_tokenizer=aux_tokenizer)
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
                                        world.rank, dataset=ds(perturb=True))
         valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True,
                                         dataset=ds(perturb=False)) if cfg.data.valid_cuts else None)
-        extra = {"ctc": {"vocab_size": len(tokenizer.symbols)}, "tokens": list(tokenizer.symbols),
+        extra = {"ctc": {"vocab_size": len(tokenizer.symbols), "aux_layer": cfg.finetune.aux_layer,
+                         "self_condition": cfg.finetune.self_condition}, "tokens": list(tokenizer.symbols),
                  "tokenizer": tokenizer.kind, "lang_dir": str(cfg.finetune.lang_dir)}
         if aux_tokenizer is not None:
             extra.update(aux_tokens=list(aux_tokenizer.symbols), aux_tokenizer=aux_tokenizer.kind,

@@ -62,6 +62,35 @@ def test_context_network_is_frozen_for_the_first_updates(labelled, tmp_path):
     assert torch.equal(ckpts[4][fe], init[fe]), "the feature encoder stays frozen"
 
 
+def test_a_self_conditioned_intermediate_layer_is_saved_and_loaded_for_decoding(labelled, tmp_path):
+    """finetune.aux_layer / self_condition (intermediate, self-conditioned CTC): the checkpoint says where the
+    auxiliary layer sits, and load_ctc_model rebuilds it, also for the letters alone (they read it)."""
+    from ssltk.models.ctc import load_ctc_model
+
+    aux = tmp_path / "aux"
+    aux.mkdir()
+    write_tokens(LetterTokenizer(), aux / "tokens.txt")
+    sc = {"finetune.aux_lang_dir": aux, "finetune.aux_layer": 1, "finetune.self_condition": "true"}
+    finetune(load_finetune_config(None, overrides(labelled, **sc)), tmp_path / "exp", init=labelled["init"])
+    best = load_checkpoint(tmp_path / "exp" / "best.pt")
+    assert best["ctc"]["aux_layer"] == 1 and best["ctc"]["self_condition"] is True and "aux_cond.weight" in best["model"]
+    wav, lens = torch.randn(1, 24000), torch.tensor([24000])
+    both, _ = load_ctc_model(tmp_path / "exp" / "best.pt", head="both")
+    letters, tokens = load_ctc_model(tmp_path / "exp" / "best.pt")
+    phones, aux_tokens = load_ctc_model(tmp_path / "exp" / "best.pt", head="ctc_aux")
+    with torch.no_grad():
+        (want_letters, want_phones), _ = both(wav, lens, head="both")
+        assert torch.equal(letters(wav, lens)[0], want_letters) and tokens == best["tokens"]
+        assert torch.equal(phones(wav, lens, head="ctc_aux")[0], want_phones) and aux_tokens == best["aux_tokens"]
+    with pytest.raises(ConfigError, match="no transformers equivalent"):
+        export_hf_dir(best, tmp_path / "hf")
+    for bad, match in [({"finetune.self_condition": "true"}, "aux_lang_dir"),
+                       ({"finetune.aux_lang_dir": aux, "finetune.self_condition": "true"}, "needs finetune.aux_layer"),
+                       ({"finetune.aux_lang_dir": aux, "finetune.aux_layer": 2}, "aux_layer=2: .* 1 .. 1")]:
+        with pytest.raises(ConfigError, match=match):
+            finetune(load_finetune_config(None, overrides(labelled, **bad)), tmp_path / "bad", init=labelled["init"])
+
+
 def test_missing_lang_dir_or_init_is_a_clear_error(labelled, tmp_path):
     with pytest.raises(ConfigError, match="--init"):
         finetune(load_finetune_config(None, overrides(labelled)), tmp_path)
