@@ -235,7 +235,7 @@ def flops_per_audio_second(presets: list[str], seconds: float = 10.0) -> list[di
 
 def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances: int = 4, threads: int = 2,
                     vs_hf: bool = False, repeats: int = 3, seed: int = 0, dtypes: tuple[str, ...] = ("fp32",),
-                    task: str = "pretrain") -> list[dict]:
+                    task: str = "pretrain", overrides: list[str] = ()) -> list[dict]:
     """Time of one training update (forward, loss, backward, AdamW step) on a batch of
     `utterances` utterances totalling `batch_seconds`; throughput in audio-seconds per second.
 
@@ -243,7 +243,8 @@ def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances:
     preset runs in every dtype (fp32, bf16 autocast); with both, `speedup_vs_fp32` compares them.
     With vs_hf, transformers' Wav2Vec2ForPreTraining with the w2v2 preset's config and weights
     (the first w2v2 preset in the list, else w2v2-base) is timed on the same batch in fp32, with its
-    masks and negatives drawn outside the timed region. All models alternate in one loop."""
+    masks and negatives drawn outside the timed region. All models alternate in one loop. `overrides`
+    (key.sub=value) change every preset, e.g. context.dim=192 context.layers=6 for a larger variant."""
     from ssltk.models.build import build_pretraining_model
     from ssltk.models.precision import cpu_bf16_flags
 
@@ -257,7 +258,7 @@ def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances:
     make_step = pretraining_step if task == "pretrain" else finetuning_step
     fns = {}
     for preset in presets:
-        cfg = get_preset(preset, ["context.layerdrop=0"])
+        cfg = get_preset(preset, ["context.layerdrop=0", *overrides])
         for dtype in dtypes:
             fns[(f"ssltk/{preset}", dtype)] = make_step(cfg, wav, lens, dtype)
     if vs_hf:
@@ -283,6 +284,7 @@ def train_benchmark(presets: list[str], batch_seconds: float = 20.0, utterances:
     rows = []
     for (name, dtype), sec in times.items():
         rows.append({"bench": "train", "task": task, "model": name, "preset": name.split("/")[-1], "dtype": dtype,
+                     "overrides": list(overrides) if name.startswith("ssltk/") else [],
                      "batch_seconds": batch_seconds, "utterances": utterances, "threads": threads,
                      "repeats": repeats, "cpu_bf16": list(cpu_bf16_flags()), "step_s": round(sec, 4),
                      "audio_s_per_s": round(batch_seconds / sec, 3)})

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from ssltk.benchmark import finetuning_step, pretraining_step, train_benchmark
+from ssltk.config import ConfigError
 from ssltk.models.presets import get_preset
 
 
@@ -31,3 +32,12 @@ def test_train_benchmark_times_each_dtype_side_by_side():
     assert [(r["preset"], r["dtype"], r["task"]) for r in rows] == [("s3l-test", "fp32", "finetune"),
                                                                     ("s3l-test", "bf16", "finetune")]
     assert "speedup_vs_fp32" in rows[1] and "speedup_vs_fp32" not in rows[0]
+
+
+def test_train_benchmark_overrides_change_every_preset():
+    rows = train_benchmark(["sewd-test"], batch_seconds=1.0, utterances=1, threads=1, repeats=1, task="finetune",
+                           overrides=["context.layers=3"])
+    assert rows[0]["overrides"] == ["context.layers=3"] and rows[0]["step_s"] > 0
+    with pytest.raises(ConfigError, match="context.layerz"):
+        train_benchmark(["sewd-test"], batch_seconds=1.0, utterances=1, threads=1, repeats=1,
+                        overrides=["context.layerz=3"])

@@ -17,6 +17,7 @@ Wav2Vec2ForPreTraining, and with `--dtype fp32 --dtype bf16` each preset in both
 
     python -m ssltk.bin.bench train --preset s3l-base --preset w2v2-base --batch-seconds 20
     python -m ssltk.bin.bench train --preset s3l-mini --dtype fp32 --dtype bf16 --task finetune
+    python -m ssltk.bin.bench train --preset sewd-mini-fbank --task finetune context.dim=192 context.layers=6
     python -m ssltk.bin.bench memory --preset s3l-base --preset w2v2-base --batch-seconds 20
     python -m ssltk.bin.bench flops --preset s3l-base --preset w2v2-base
 """
@@ -53,6 +54,7 @@ def main(argv=None) -> None:
                    help="autocast dtype (repeat to time fp32 and bf16 side by side; default fp32)")
     t.add_argument("--task", choices=["pretrain", "finetune"], default="pretrain",
                    help="the preset's pre-training objective, or CTC fine-tuning")
+    t.add_argument("overrides", nargs="*", help="key.sub=value model overrides (every preset)")
     t.add_argument("--vs-hf", action="store_true",
                    help="also time transformers' Wav2Vec2ForPreTraining (w2v2 config) on the same batch")
     m = sub.add_parser("memory", help="peak memory of pre-training updates, one process per preset")
@@ -75,7 +77,8 @@ def main(argv=None) -> None:
             rows = flops_per_audio_second(args.preset, args.seconds)
         else:
             rows = train_benchmark(args.preset, args.batch_seconds, args.utterances, args.threads, args.vs_hf,
-                                   args.repeats, dtypes=tuple(args.dtype or ["fp32"]), task=args.task)
+                                   args.repeats, dtypes=tuple(args.dtype or ["fp32"]), task=args.task,
+                                   overrides=args.overrides)
         for row in rows:
             print(json.dumps(row), flush=True)
     except ConfigError as e:
