@@ -340,8 +340,8 @@ def export_hf_dir(ckpt: dict, directory: str | Path) -> str:
     cfg: ModelConfig = ckpt["config"]
     state = ckpt["model"]
     mtype = model_type_of(cfg)
-    if (ckpt.get("ctc") or {}).get("self_condition"):
-        raise ConfigError("a self-conditioned CTC model (finetune.self_condition) has no transformers equivalent: "
+    if (ckpt.get("ctc") or {}).get("condition_layer"):
+        raise ConfigError("a self-conditioned CTC model (finetune.condition_layer) has no transformers equivalent: "
                           "its letters read an intermediate layer's predictions; use the ssltk checkpoint")
     stem = {"wav2vec2": "Wav2Vec2", "sew": "SEW", "sew-d": "SEWD"}[mtype]
     has_ctc = "ctc.weight" in state

@@ -68,11 +68,12 @@ class FinetuneSettings:
     aux_weight: float = 1.0
     """Weight of the auxiliary CTC loss (loss = CTC(lang_dir) + aux_weight * CTC(aux_lang_dir))."""
     aux_layer: int = 0
-    """Transformer block (1 .. layers - 1) whose output the auxiliary layer reads (intermediate CTC); 0: the
-    top, beside the main layer. wav2vec 2.0-family models only."""
-    self_condition: bool = False
-    """With aux_layer: the blocks above it read the auxiliary layer's posteriors (self-conditioned CTC: block
-    aux_layer's output + Linear(posteriors)), so lang_dir's tokens are predicted knowing aux_lang_dir's."""
+    """Transformer block (1 .. layers - 1) whose output the auxiliary layer reads for decoding (intermediate
+    CTC); 0: the top, beside the main layer. wav2vec 2.0-family models only."""
+    condition_layer: int = 0
+    """Block (1 .. layers - 1) after which the blocks above read the auxiliary layer's posteriors
+    (self-conditioned CTC: the block's output + Linear(posteriors)), so lang_dir's tokens are predicted
+    knowing aux_lang_dir's; where it is not aux_layer, its CTC loss joins the auxiliary one (their mean)."""
     freeze_feature_encoder: bool = True
     """Keep the feature encoder fixed (fairseq feature_grad_mult 0); false for from-scratch training."""
     freeze_updates: int = 0
@@ -179,8 +180,9 @@ class CTCTask:
             logits, lens = model(wav, wav_lens)
             loss = ctc_loss(logits, lens, batch["targets"])
             return loss, float(n), {"loss": loss.item() / max(n, 1)}
-        (logits, aux_logits), lens = model(wav, wav_lens, head="both")
-        main, aux = ctc_loss(logits, lens, batch["targets"]), partial_ctc_loss(aux_logits, lens, batch["aux_targets"])
+        (logits, readouts), lens = model(wav, wav_lens, head="all")  # the auxiliary layer on each block it reads
+        main = ctc_loss(logits, lens, batch["targets"])
+        aux = sum(partial_ctc_loss(x, lens, batch["aux_targets"]) for x in readouts) / len(readouts)
         loss = main + self.cfg.finetune.aux_weight * aux
         return loss, float(n), {"loss": loss.item() / max(n, 1), "loss_main": main.item() / max(n, 1),
                                 "loss_aux": aux.item() / max(n, 1)}
@@ -243,11 +245,9 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         raise ConfigError(f"finetune.best_metric={cfg.finetune.best_metric!r}: one of {', '.join(BEST_METRICS)}")
     if cfg.finetune.best_metric == "aux_error_rate" and not cfg.finetune.aux_lang_dir:
         raise ConfigError("finetune.best_metric=aux_error_rate needs finetune.aux_lang_dir (the layer it scores)")
-    if (cfg.finetune.aux_layer or cfg.finetune.self_condition) and not cfg.finetune.aux_lang_dir:
-        raise ConfigError("finetune.aux_layer / finetune.self_condition need finetune.aux_lang_dir (the auxiliary "
+    if (cfg.finetune.aux_layer or cfg.finetune.condition_layer) and not cfg.finetune.aux_lang_dir:
+        raise ConfigError("finetune.aux_layer / finetune.condition_layer need finetune.aux_lang_dir (the auxiliary "
                           "layer's tokens)")
-    if cfg.finetune.self_condition and not cfg.finetune.aux_layer:
-        raise ConfigError("finetune.self_condition needs finetune.aux_layer (a block below the top, e.g. 2)")
     if not cfg.finetune.encoder_lr_scale > 0:
         raise ConfigError(f"finetune.encoder_lr_scale={cfg.finetune.encoder_lr_scale}: must be > 0 (1.0: one LR "
                           "for the whole model; to keep the encoder fixed use finetune.freeze_updates)")
@@ -257,11 +257,13 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         scratch = cfg.init.startswith("preset:")
         base = {"config": get_preset(cfg.init.split(":", 1)[1])} if scratch else load_checkpoint(cfg.init)
         model_cfg = finetune_model_config(base["config"], cfg)
-        if cfg.finetune.aux_layer and model_cfg.arch != "wav2vec2":
-            raise ConfigError(f"finetune.aux_layer: wav2vec 2.0-family models only, {cfg.init} is {model_cfg.arch}")
-        if not 0 <= cfg.finetune.aux_layer < model_cfg.context.layers:
-            raise ConfigError(f"finetune.aux_layer={cfg.finetune.aux_layer}: a block below the top of the context "
-                              f"network, 1 .. {model_cfg.context.layers - 1} (0: the top, beside the main layer)")
+        for key in ("aux_layer", "condition_layer"):
+            k = getattr(cfg.finetune, key)
+            if k and model_cfg.arch != "wav2vec2":
+                raise ConfigError(f"finetune.{key}: wav2vec 2.0-family models only, {cfg.init} is {model_cfg.arch}")
+            if not 0 <= k < model_cfg.context.layers:
+                raise ConfigError(f"finetune.{key}={k}: a block below the top of the context network, "
+                                  f"1 .. {model_cfg.context.layers - 1} (0: the top)")
         if world.is_main:
             write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
         torch.manual_seed(cfg.train.seed)
@@ -279,7 +281,7 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
                          cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg),
                          aux_vocab_size=len(aux_tokenizer.symbols) if aux_tokenizer else 0,
-                         aux_layer=cfg.finetune.aux_layer, self_condition=cfg.finetune.self_condition).to(world.device)
+                         aux_layer=cfg.finetune.aux_layer, condition_layer=cfg.finetune.condition_layer).to(world.device)
         ds = lambda perturb: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed, perturb=perturb,  # noqa: E731
                                                     aux_tokenizer=aux_tokenizer)
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
@@ -287,7 +289,7 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         valid_loader = (pretrain_loader(load_cuts(cfg.data.valid_cuts), cfg.data, cfg.train.seed, validation=True,
                                         dataset=ds(perturb=False)) if cfg.data.valid_cuts else None)
         extra = {"ctc": {"vocab_size": len(tokenizer.symbols), "aux_layer": cfg.finetune.aux_layer,
-                         "self_condition": cfg.finetune.self_condition}, "tokens": list(tokenizer.symbols),
+                         "condition_layer": cfg.finetune.condition_layer}, "tokens": list(tokenizer.symbols),
                  "tokenizer": tokenizer.kind, "lang_dir": str(cfg.finetune.lang_dir)}
         if aux_tokenizer is not None:
             extra.update(aux_tokens=list(aux_tokenizer.symbols), aux_tokenizer=aux_tokenizer.kind,

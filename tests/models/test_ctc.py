@@ -35,17 +35,21 @@ def test_an_intermediate_auxiliary_layer_reads_its_block_repeated_to_the_output_
     assert torch.allclose(model(wav, lens, head="ctc_aux")[0], aux)
 
 
-def test_self_conditioning_makes_the_letters_depend_on_the_auxiliary_predictions():
-    model, top = two_layer_models(aux_layer=1, self_condition=True)
+@pytest.mark.parametrize("aux_layer", [1, 0])
+def test_self_conditioning_makes_the_letters_depend_on_the_auxiliary_predictions(aux_layer):
+    """condition_layer 1: the blocks above read the phones of block 1, which are decoded (aux_layer 1) or
+    only trained (aux_layer 0: decoding reads the phones on top, the same weights on both blocks)."""
+    model, top = two_layer_models(aux_layer=aux_layer, condition_layer=1)
     wav, lens = torch.randn(2, 16000), torch.tensor([16000, 11000])
-    letters, _ = model(wav, lens)
+    (letters, readouts), _ = model(wav, lens, head="all")
     assert not torch.allclose(letters, top(wav, lens)[0], atol=1e-4)
+    assert len(readouts) == (1 if aux_layer else 2) and torch.equal(readouts[0], model(wav, lens, head="ctc_aux")[0])
     letters.square().sum().backward()  # the letters' loss reaches the auxiliary layer through the blocks above
     assert model.ctc_aux.weight.grad.abs().sum() > 0 and model.aux_cond.weight.grad.abs().sum() > 0
 
 
 def test_the_auxiliary_layer_trains_while_the_encoder_is_frozen():
-    model, _ = two_layer_models(aux_layer=1, self_condition=True)
+    model, _ = two_layer_models(aux_layer=1, condition_layer=1)
     model.train().freeze_encoder = True
     (_, aux), _ = model(torch.randn(2, 16000), torch.tensor([16000, 11000]), head="both")
     aux.square().sum().backward()
@@ -59,7 +63,7 @@ def test_bad_auxiliary_layer_settings_are_clear_errors():
         CTCModel(enc, 11, aux_vocab_size=7, aux_layer=2)
     with pytest.raises(ValueError, match="needs an auxiliary output layer"):
         CTCModel(enc, 11, aux_layer=1)
-    with pytest.raises(ValueError, match="self_condition needs aux_layer"):
-        CTCModel(enc, 11, aux_vocab_size=7, self_condition=True)
+    with pytest.raises(ValueError, match="condition_layer needs an auxiliary output layer"):
+        CTCModel(enc, 11, condition_layer=1)
     with pytest.raises(ValueError, match="none for this encoder"):
         CTCModel(build_encoder(get_preset("s3l-test")), 11, aux_vocab_size=7, aux_layer=1)

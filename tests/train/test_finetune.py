@@ -63,17 +63,18 @@ def test_context_network_is_frozen_for_the_first_updates(labelled, tmp_path):
 
 
 def test_a_self_conditioned_intermediate_layer_is_saved_and_loaded_for_decoding(labelled, tmp_path):
-    """finetune.aux_layer / self_condition (intermediate, self-conditioned CTC): the checkpoint says where the
+    """finetune.aux_layer / condition_layer (intermediate, self-conditioned CTC): the checkpoint says where the
     auxiliary layer sits, and load_ctc_model rebuilds it, also for the letters alone (they read it)."""
     from ssltk.models.ctc import load_ctc_model
 
     aux = tmp_path / "aux"
     aux.mkdir()
     write_tokens(LetterTokenizer(), aux / "tokens.txt")
-    sc = {"finetune.aux_lang_dir": aux, "finetune.aux_layer": 1, "finetune.self_condition": "true"}
+    sc = {"finetune.aux_lang_dir": aux, "finetune.condition_layer": 1}  # phones decoded on top, read at block 1
     finetune(load_finetune_config(None, overrides(labelled, **sc)), tmp_path / "exp", init=labelled["init"])
     best = load_checkpoint(tmp_path / "exp" / "best.pt")
-    assert best["ctc"]["aux_layer"] == 1 and best["ctc"]["self_condition"] is True and "aux_cond.weight" in best["model"]
+    assert best["ctc"]["aux_layer"] == 0 and best["ctc"]["condition_layer"] == 1 and "aux_cond.weight" in best["model"]
+    assert "loss_aux" in best["best_valid"]
     wav, lens = torch.randn(1, 24000), torch.tensor([24000])
     both, _ = load_ctc_model(tmp_path / "exp" / "best.pt", head="both")
     letters, tokens = load_ctc_model(tmp_path / "exp" / "best.pt")
@@ -84,8 +85,8 @@ def test_a_self_conditioned_intermediate_layer_is_saved_and_loaded_for_decoding(
         assert torch.equal(phones(wav, lens, head="ctc_aux")[0], want_phones) and aux_tokens == best["aux_tokens"]
     with pytest.raises(ConfigError, match="no transformers equivalent"):
         export_hf_dir(best, tmp_path / "hf")
-    for bad, match in [({"finetune.self_condition": "true"}, "aux_lang_dir"),
-                       ({"finetune.aux_lang_dir": aux, "finetune.self_condition": "true"}, "needs finetune.aux_layer"),
+    for bad, match in [({"finetune.condition_layer": 1}, "aux_lang_dir"),
+                       ({"finetune.aux_lang_dir": aux, "finetune.condition_layer": 2}, "condition_layer=2: .* 1 .. 1"),
                        ({"finetune.aux_lang_dir": aux, "finetune.aux_layer": 2}, "aux_layer=2: .* 1 .. 1")]:
         with pytest.raises(ConfigError, match=match):
             finetune(load_finetune_config(None, overrides(labelled, **bad)), tmp_path / "bad", init=labelled["init"])
