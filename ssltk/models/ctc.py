@@ -103,7 +103,8 @@ class CTCModel(nn.Module):
         t = hidden.shape[1]
         aux = self._to_output_rate(inner[self.aux_layer], t) if self.aux_layer else self.ctc_aux(hidden)
         if head == "all":
-            return (self.ctc(hidden), [aux] + [self._to_output_rate(inner[k], t) for k in sorted(reads - {self.aux_layer})]), lens
+            others = [self._to_output_rate(inner[k], t) for k in sorted(reads - {self.aux_layer})]
+            return (self.ctc(hidden), [aux, *others]), lens
         return ((self.ctc(hidden), aux) if head == "both" else aux), lens
 
     def _aux_hook(self, reads: set[int], inner: dict, frozen: bool):

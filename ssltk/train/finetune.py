@@ -281,7 +281,8 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
                          cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg),
                          aux_vocab_size=len(aux_tokenizer.symbols) if aux_tokenizer else 0,
-                         aux_layer=cfg.finetune.aux_layer, condition_layer=cfg.finetune.condition_layer).to(world.device)
+                         aux_layer=cfg.finetune.aux_layer,
+                         condition_layer=cfg.finetune.condition_layer).to(world.device)
         ds = lambda perturb: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed, perturb=perturb,  # noqa: E731
                                                     aux_tokenizer=aux_tokenizer)
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
