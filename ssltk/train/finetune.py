@@ -257,13 +257,6 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
         scratch = cfg.init.startswith("preset:")
         base = {"config": get_preset(cfg.init.split(":", 1)[1])} if scratch else load_checkpoint(cfg.init)
         model_cfg = finetune_model_config(base["config"], cfg)
-        for key in ("aux_layer", "condition_layer"):
-            k = getattr(cfg.finetune, key)
-            if k and model_cfg.arch != "wav2vec2":
-                raise ConfigError(f"finetune.{key}: wav2vec 2.0-family models only, {cfg.init} is {model_cfg.arch}")
-            if not 0 <= k < model_cfg.context.layers:
-                raise ConfigError(f"finetune.{key}={k}: a block below the top of the context network, "
-                                  f"1 .. {model_cfg.context.layers - 1} (0: the top)")
         if world.is_main:
             write_resolved_config(exp_dir, to_dict(cfg), "ssltk.bin.finetune")
         torch.manual_seed(cfg.train.seed)
@@ -278,11 +271,14 @@ def finetune(cfg: FinetuneConfig, exp_dir: str | Path, init: str | Path | None =
                 raise TrainingError(f"{cfg.init} lacks encoder weights {missing[:5]}; is it a pre-training "
                                     "checkpoint?")
         del base
-        model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
-                         cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg),
-                         aux_vocab_size=len(aux_tokenizer.symbols) if aux_tokenizer else 0,
-                         aux_layer=cfg.finetune.aux_layer,
-                         condition_layer=cfg.finetune.condition_layer).to(world.device)
+        try:
+            model = CTCModel(encoder, len(tokenizer.symbols), Masker(model_cfg.masking), cfg.finetune.final_dropout,
+                             cfg.finetune.freeze_feature_encoder, ctc_upsample(model_cfg),
+                             aux_vocab_size=len(aux_tokenizer.symbols) if aux_tokenizer else 0,
+                             aux_layer=cfg.finetune.aux_layer,
+                             condition_layer=cfg.finetune.condition_layer).to(world.device)
+        except ValueError as e:  # aux_layer / condition_layer: not a block below the top of this encoder
+            raise ConfigError(f"finetune.{e}") from None
         ds = lambda perturb: SupervisedBatchDataset(cfg.data, tokenizer, seed=cfg.train.seed, perturb=perturb,  # noqa: E731
                                                     aux_tokenizer=aux_tokenizer)
         train_loader = pretrain_loader(load_cuts(cfg.data.train_cuts), cfg.data, cfg.train.seed, world.size,
